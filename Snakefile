@@ -1,0 +1,24 @@
+# mgbarcode: interpretable ULE barcodes of metallic glasses (Liu, Wang et al., Acta Mater. 2023).
+# Run: snakemake --cores N   |   plan: snakemake -n   |   DAG: snakemake --dag | dot -Tsvg > dag.svg
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+# The package's check comes first: its errors name the config key and the fix.
+include: "workflow/rules/common.smk"
+
+
+validate(config, "config/schema.yaml")
+
+
+include: "workflow/rules/samples.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

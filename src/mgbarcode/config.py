@@ -1,0 +1,143 @@
+"""The pipeline's configuration: validation against the schema, checks the schema cannot
+express, and the enumeration of trajectories and samples that the workflow plans from.
+
+Every number the pipeline uses comes from here; nothing below invents one.
+"""
+
+from pathlib import Path
+
+import yaml
+
+from .errors import InputError
+from .samples import MDSettings, ThermalTrajectory
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO_ROOT / "config" / "schema.yaml"
+SPLITS = ("train", "test", "size")
+SEED_STRIDE_PER_RATE = 1000  # seed = seed_base + SEED_STRIDE_PER_RATE * rate_index + replica
+
+
+def load(path):
+    """Read a YAML config file and validate it; returns the dict."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise InputError(path, "(file)", "config file not found", "pass an existing --configfile")
+    except yaml.YAMLError as error:
+        raise InputError(path, "(YAML syntax)", str(error).replace("\n", " "), "fix the YAML syntax at that line")
+    validate(config, path)
+    return config
+
+
+def _key_path(error_path):
+    parts = []
+    for part in error_path:
+        parts.append(f"[{part}]" if isinstance(part, int) else f".{part}")
+    return "".join(parts).lstrip(".") or "(top level)"
+
+
+def validate(config, source="config"):
+    """Check ``config`` against ``config/schema.yaml`` and the cross-field rules.
+
+    Raises :class:`InputError` naming ``source``, the offending key and the fix.
+    """
+    import jsonschema
+
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.path), list(map(str, e.path))))
+    if errors:
+        error = errors[0]
+        key = _key_path(error.absolute_path)
+        if error.validator == "additionalProperties":
+            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            key = ".".join(filter(None, [_key_path(error.absolute_path).replace("(top level)", ""), extra[0]]))
+            raise InputError(source, key, "unknown key", f"remove it or correct its spelling "
+                             f"(allowed here: {', '.join(sorted(error.schema.get('properties', {})))})")
+        fix = error.schema.get("description", "see config/schema.yaml for the allowed values")
+        raise InputError(source, key, error.message, fix)
+    _check_cross_fields(config, source)
+    return config
+
+
+def _check_cross_fields(config, source):
+    thermal = config["thermal"]
+    melt = thermal["melt_temperature_K"]
+    for i, temperature in enumerate(thermal["anneal_temperatures_K"]):
+        if temperature >= melt:
+            raise InputError(source, f"thermal.anneal_temperatures_K[{i}]",
+                             f"{temperature} K is not below the melt temperature {melt} K",
+                             "anneal below thermal.melt_temperature_K (near T_g, e.g. 500-700 K)")
+    if thermal["quench_final_temperature_K"] >= melt:
+        raise InputError(source, "thermal.quench_final_temperature_K", "not below the melt temperature",
+                         "quench to a temperature below thermal.melt_temperature_K")
+    if config["ules"]["threshold"] is None and config["ules"]["target_size"] is None:
+        raise InputError(source, "ules.threshold", "neither ules.threshold nor ules.target_size is set",
+                         "set one of them")
+    seed_ranges = {}
+    for split in SPLITS:
+        spec = thermal["splits"][split]
+        n_rates = len(spec.get("cooling_rates_K_per_s", thermal["cooling_rates_K_per_s"]))
+        if spec["replicas_per_rate"] > SEED_STRIDE_PER_RATE:
+            raise InputError(source, f"thermal.splits.{split}.replicas_per_rate", "more replicas than seeds per rate",
+                             f"use at most {SEED_STRIDE_PER_RATE} replicas per rate")
+        seed_ranges[f"thermal.splits.{split}.seed_base"] = (spec["seed_base"], spec["seed_base"] + SEED_STRIDE_PER_RATE * n_rates)
+    seed_ranges["shear.seed_base"] = (config["shear"]["seed_base"],
+                                      config["shear"]["seed_base"] + SEED_STRIDE_PER_RATE * len(config["shear"]["temperatures_K"]))
+    ordered = sorted(seed_ranges.items(), key=lambda item: item[1])
+    for (key_a, (lo_a, hi_a)), (key_b, (lo_b, hi_b)) in zip(ordered, ordered[1:]):
+        if lo_b < hi_a:
+            raise InputError(source, key_b, f"its seeds [{lo_b}, {hi_b}) overlap those of {key_a} [{lo_a}, {hi_a})",
+                             "give every split a seed_base at least 1000 x (number of rates) away from the others")
+    total = sum(config["alloy"]["composition"].values())
+    if abs(total - 1.0) > 1e-6:
+        raise InputError(source, "alloy.composition", f"atom fractions add up to {total}, not 1",
+                         "make the fractions add up to 1")
+    missing = sorted(set(config["alloy"]["composition"]) - set(config["potential"]["elements"]))
+    if missing:
+        raise InputError(source, "potential.elements", f"no entry for {missing} of alloy.composition",
+                         "use a potential covering every element of the alloy")
+
+
+def rate_label(rate_K_per_s):
+    """Compact, filename-safe label of a cooling rate: 5e14, 2.5e13."""
+    mantissa, exponent = f"{rate_K_per_s:.6e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
+
+
+def thermal_trajectories(config):
+    """All thermal trajectories of the config, ordered by split, rate and replica."""
+    thermal = config["thermal"]
+    trajectories = []
+    for split in SPLITS:
+        spec = thermal["splits"][split]
+        rates = spec.get("cooling_rates_K_per_s", thermal["cooling_rates_K_per_s"])
+        for rate_index, rate in enumerate(rates):
+            for replica in range(spec["replicas_per_rate"]):
+                trajectories.append(ThermalTrajectory(
+                    trajectory_id=f"{split}_q{rate_label(rate)}_r{replica:02d}",
+                    split=split,
+                    n_atoms=spec["n_atoms"],
+                    composition=dict(config["alloy"]["composition"]),
+                    cooling_rate_K_per_s=float(rate),
+                    seed=spec["seed_base"] + SEED_STRIDE_PER_RATE * rate_index + replica,
+                    melt_temperature_K=thermal["melt_temperature_K"],
+                    melt_time_ps=thermal["melt_time_ps"],
+                    quench_final_temperature_K=thermal["quench_final_temperature_K"],
+                    anneal_temperatures_K=tuple(thermal["anneal_temperatures_K"]),
+                    anneal_time_ps=thermal["anneal_time_ps"],
+                    snapshot_interval_ps=thermal["snapshot_interval_ps"],
+                ))
+    return trajectories
+
+
+def trajectory_by_id(config, trajectory_id):
+    for trajectory in thermal_trajectories(config):
+        if trajectory.trajectory_id == trajectory_id:
+            return trajectory
+    raise KeyError(f"no thermal trajectory '{trajectory_id}' in this config")
+
+
+def md_settings(config):
+    return MDSettings.from_config(config["md"])

