@@ -104,11 +104,11 @@ def write_structure(atoms, path):
         ase.io.write(tmp, atoms, format="extxyz")
 
 
-def read_structure(path, index=-1):
+def read_structure(path, index=-1, type_elements=None):
     """Read one frame of an extended-XYZ, LAMMPS data or LAMMPS dump file as ASE ``Atoms``.
 
     Raises :class:`mgbarcode.errors.InputError` naming the file when it cannot be read.
     """
     from . import structures
 
-    return structures.read(path, index=index)
+    return structures.read(path, index=index, type_elements=type_elements)

@@ -290,3 +290,21 @@ def load_atoms(lmp, atoms, type_elements):
         raise InputError("structure", "species", f"{unknown} not in the potential's elements {list(type_elements)}",
                          "use a potential covering these elements or a structure of the configured alloy")
     lmp.create_atoms(len(atoms), None, types.tolist(), positions.ravel().tolist())
+
+
+def evaluate(atoms, potential, neighbor_skin_A, minimize_params=None, log_file=None):
+    """Energy and forces of ``atoms`` with ``potential``; with ``minimize_params`` (the
+    ``md.minimize`` config section) the structure is first CG-minimised at fixed cell.
+
+    Returns a new ASE ``Atoms`` carrying energy (eV), per-atom energies (eV) and forces
+    (eV/Å).  The cell is rotated into LAMMPS' convention, which changes no distance.
+    """
+    type_elements = list(potential.elements)
+    with lammps_session(log_file) as lmp:
+        load_atoms(lmp, atoms, type_elements)
+        define_potential(lmp, potential, type_elements, neighbor_skin_A)
+        if minimize_params:
+            minimize(lmp, **minimize_params)
+        else:
+            lmp.command("run 0 post no")
+        return current_atoms(lmp, type_elements)

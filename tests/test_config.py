@@ -1,0 +1,53 @@
+"""The config is checked before anything runs; each error names the key and the fix."""
+
+import pytest
+import yaml
+
+from mgbarcode import config as config_module
+from mgbarcode.errors import InputError
+from tests.conftest import REPO, run_snakemake
+
+
+def test_default_profile_is_valid(default_config):
+    config_module.validate(default_config)
+    trajectories = config_module.thermal_trajectories(default_config)
+    assert len({t.trajectory_id for t in trajectories}) == len(trajectories)
+    assert len({t.seed for t in trajectories}) == len(trajectories)
+
+
+@pytest.mark.parametrize("change, key, words", [
+    (lambda c: c["md"].update(timestep_ps="1 fs"), "md.timestep_ps", "not of type 'number'"),
+    (lambda c: c["md"].update(timstep_ps=0.001), "md.timstep_ps", "unknown key"),
+    (lambda c: c.update(extra_section={}), "extra_section", "unknown key"),
+    (lambda c: c["thermal"]["cooling_rates_K_per_s"].__setitem__(0, 0.0), "thermal.cooling_rates_K_per_s[0]", "minimum"),
+    (lambda c: c["thermal"]["cooling_rates_K_per_s"].__setitem__(1, -1e12), "thermal.cooling_rates_K_per_s[1]", "minimum"),
+    (lambda c: c["thermal"].update(anneal_temperatures_K=[700.0, 2500.0]), "thermal.anneal_temperatures_K[1]", "not below the melt"),
+    (lambda c: c["ules"].update(threshold=1.2), "ules.threshold", "threshold strictly between 0 and 1"),
+    (lambda c: c["ules"].update(threshold=0.0), "ules.threshold", "threshold strictly between 0 and 1"),
+    (lambda c: c["thermal"]["splits"]["test"].update(seed_base=c["thermal"]["splits"]["train"]["seed_base"] + 1),
+     "thermal.splits.test.seed_base", "overlap"),
+    (lambda c: c["alloy"].update(composition={"Cu": 0.6, "Zr": 0.6}), "alloy.composition", "add up to"),
+    (lambda c: c["alloy"].update(composition={"Cu": 0.5, "Al": 0.5}), "potential.elements", "Al"),
+])
+def test_bad_config_names_the_key(config, change, key, words):
+    change(config)
+    with pytest.raises(InputError) as raised:
+        config_module.validate(config, source="my.yaml")
+    message = str(raised.value)
+    assert message.startswith(f"my.yaml: {key}:"), message
+    assert words in message and "Fix:" in message
+
+
+def test_snakemake_refuses_a_bad_config_before_running(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"thermal": {"cooling_rates_K_per_s": [1e13, -5.0]}}))
+    completed = run_snakemake(tmp_path / "results", "-n", extra=["--configfile", str(bad)], check=False)
+    assert completed.returncode != 0
+    assert "thermal.cooling_rates_K_per_s[1]" in completed.stdout + completed.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_rate_labels_are_filename_safe():
+    assert config_module.rate_label(5e14) == "5e14"
+    assert config_module.rate_label(2.5e13) == "2.5e13"
+    assert config_module.rate_label(1e10) == "1e10"

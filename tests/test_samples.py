@@ -1,0 +1,104 @@
+"""The MD set-up and the thermal samples: known lattice constants, energies that a second
+calculator agrees on, converged minimisations, and the workflow stage end to end."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from ase.build import bulk
+
+from mgbarcode import md
+from mgbarcode.io import read_provenance
+
+
+@pytest.fixture(scope="module")
+def potential(default_config):
+    potential = md.Potential.from_config(default_config["potential"])
+    potential.check(required_elements=["Cu", "Zr"])
+    return potential
+
+
+def lattice_constant(make_cell, guess_A, potential, skin_A):
+    """Minimum of E(a) by a parabola through a fine scan around ``guess_A`` (Å)."""
+    scan = np.linspace(guess_A - 0.04, guess_A + 0.04, 9)
+    energies = [md.evaluate(make_cell(a), potential, skin_A).get_potential_energy() for a in scan]
+    curvature, slope, _ = np.polyfit(scan, energies, 2)
+    return -slope / (2 * curvature)
+
+
+@pytest.mark.parametrize("name, make_cell, known_A", [
+    ("fcc Cu", lambda a: bulk("Cu", "fcc", a=a, cubic=True).repeat(3), 3.639),
+    ("B2 CuZr", lambda a: bulk("CuZr", "cesiumchloride", a=a).repeat(4), 3.237),
+])
+def test_lattice_constants_of_the_potential(name, make_cell, known_A, potential, default_config):
+    found = lattice_constant(make_cell, known_A + 0.02, potential, default_config["md"]["neighbor_skin_A"])
+    assert found == pytest.approx(known_A, abs=0.01), name
+
+
+def test_rotated_triclinic_cell_gives_the_same_energy(potential, default_config):
+    atoms = bulk("CuZr", "cesiumchloride", a=3.25).repeat(3)
+    atoms.rattle(0.05, seed=1)
+    reference = md.evaluate(atoms, potential, 1.0).get_potential_energy()
+    # The same periodic crystal in a tilted cell (b' = b + a spans the same lattice).
+    tilted = atoms.copy()
+    cell = atoms.cell.array.copy()
+    tilted.set_cell([cell[0], cell[1] + cell[0], cell[2]], scale_atoms=False)
+    tilted.wrap()
+    assert md.evaluate(tilted, potential, 1.0).get_potential_energy() == pytest.approx(reference, abs=1e-8)
+
+
+def test_potential_check_rejects_missing_element_and_truncation(tmp_path, potential):
+    from mgbarcode.errors import InputError
+
+    with pytest.raises(InputError, match="no parameters for \\['Al'\\]"):
+        potential.check(required_elements=["Cu", "Al"])
+    lines = open(potential.file).read().splitlines()
+    truncated = tmp_path / "truncated.eam.fs"
+    truncated.write_text("\n".join(lines[: len(lines) // 2]) + "\n")
+    with pytest.raises(InputError, match="truncated"):
+        md.Potential(str(truncated), "eam/fs", ("Cu", "Zr")).check()
+    with pytest.raises(InputError, match="potential.file.*not found"):
+        md.Potential(str(tmp_path / "nope.eam.fs"), "eam/fs", ("Cu", "Zr")).check()
+
+
+@pytest.mark.slow
+def test_catalogue_of_the_tiny_run(tiny_results, default_config):
+    import yaml
+
+    from tests.conftest import TINY_PROFILE
+
+    tiny = yaml.safe_load(TINY_PROFILE.read_text())
+    catalogue = pd.read_parquet(tiny_results / "samples.parquet")
+    required = {"sample_id", "split", "trajectory_id", "protocol", "cooling_rate_K_per_s", "anneal_T_K",
+                "anneal_time_ps", "n_atoms", "energy_eV", "energy_eV_per_atom", "structure", "seed",
+                "potential_sha256", "lammps_version"}
+    assert required <= set(catalogue.columns)
+    assert catalogue["sample_id"].is_unique
+    assert set(catalogue["split"]) == {"train", "test", "size"}
+    assert (catalogue.loc[catalogue.split == "size", "n_atoms"] == tiny["thermal"]["splits"]["size"]["n_atoms"]).all()
+    # Splits never share a seed, and each trajectory has one seed.
+    seeds = catalogue.groupby("split")["seed"].apply(set)
+    assert not (seeds["train"] & seeds["test"]) and not (seeds["train"] & seeds["size"])
+    assert (catalogue.groupby("trajectory_id")["seed"].nunique() == 1).all()
+    assert np.allclose(catalogue["energy_eV_per_atom"] * catalogue["n_atoms"], catalogue["energy_eV"])
+    provenance = read_provenance(tiny_results / "samples.parquet")
+    assert len(provenance["config_sha256"]) == 64 and "lammps" in provenance["versions"]
+    assert catalogue["potential_sha256"].iloc[0] == md.Potential.from_config(default_config["potential"]).check()
+
+
+@pytest.mark.slow
+def test_inherent_structures_are_minimised_and_energies_match_ase(tiny_results, default_config):
+    """Every IS has max force under the tolerance, and ASE's own EAM implementation gives the
+    same energy for the written structure (an independent second calculator)."""
+    from ase.calculators.eam import EAM
+
+    from mgbarcode.io import read_structure
+
+    catalogue = pd.read_parquet(tiny_results / "samples.parquet")
+    tolerance = default_config["md"]["minimize"]["force_tol_eV_per_A"]
+    assert (catalogue["max_force_eV_per_A"] < tolerance).all()
+    calculator = EAM(potential=default_config["potential"]["file"], form="fs")
+    for row in catalogue.groupby("split").head(1).itertuples():
+        atoms = read_structure(tiny_results.parent / row.structure if not row.structure.startswith("/") else row.structure)
+        assert atoms.get_potential_energy() / len(atoms) == pytest.approx(row.energy_eV_per_atom, abs=1e-9)
+        atoms.calc = calculator
+        assert atoms.get_potential_energy() / len(atoms) == pytest.approx(row.energy_eV_per_atom, abs=1e-4)
