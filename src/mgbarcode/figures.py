@@ -1,0 +1,163 @@
+"""Figures of the learning and barcode stages (analogues of the paper's Figs. 2, 4, 7, A1, A2).
+
+Every function takes arrays/frames and ``output``: either a path stem (``.png`` and ``.svg``
+are appended) or a ``(png_path, svg_path)`` pair.  Both files are written atomically and
+without timestamps, so equal data give equal bytes.  Returns the two paths.
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import numpy as np  # noqa: E402
+
+from .io import atomic_path  # noqa: E402
+
+GROUP_COLOURS = {1: "tab:blue", 2: "tab:orange"}
+# Fixed hash salt: matplotlib otherwise puts random ids into SVG files.
+SVG_HASH_SALT = "mgbarcode"
+
+
+def output_paths(output):
+    """``(png, svg)`` paths from a stem or a pair."""
+    if isinstance(output, (tuple, list)):
+        png, svg = (Path(p) for p in output)
+        return png, svg
+    stem = Path(output)
+    return stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")
+
+
+def save_figure(fig, output, dpi=150):
+    """Save ``fig`` as PNG (``dpi``) and SVG atomically, close it, return the two paths."""
+    paths = output_paths(output)
+    metadata = {"png": {"Software": None}, "svg": {"Date": None}}
+    for path, fmt in zip(paths, ("png", "svg")):
+        with plt.rc_context({"svg.hashsalt": SVG_HASH_SALT}), atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata[fmt], bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+def _group_boundary(ax, groups):
+    """Dashed line between the last group-1 and first group-2 entry (entries 1-based)."""
+    groups = np.asarray(groups)
+    n_group1 = int(np.sum(groups == 1))
+    if 0 < n_group1 < len(groups):
+        ax.axvline(n_group1 + 0.5, color="k", linestyle="--", linewidth=0.8,
+                   label="group 1 | group 2")
+
+
+def parity_plot(sets, output):
+    """Predicted vs. true IS energy (eV/atom) for each named set (paper Fig. 2, left).
+
+    ``sets``: ``{label: (true_eV_per_atom, predicted_eV_per_atom)}``; the legend gives each
+    set's RMSE in meV/atom.
+    """
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    all_values = []
+    for label, (true, predicted) in sets.items():
+        true, predicted = np.asarray(true, float), np.asarray(predicted, float)
+        rmse = 1000.0 * np.sqrt(np.mean((predicted - true) ** 2))
+        ax.scatter(true, predicted, s=8, alpha=0.6, label=f"{label} (RMSE {rmse:.2f} meV/atom)")
+        all_values.extend([true, predicted])
+    values = np.concatenate(all_values)
+    limits = [values.min(), values.max()]
+    ax.plot(limits, limits, color="k", linewidth=0.8)
+    ax.set_xlabel("true IS energy (eV/atom)")
+    ax.set_ylabel("predicted IS energy (eV/atom)")
+    ax.legend(fontsize="small")
+    return save_figure(fig, output)
+
+
+def shap_distribution(mean_abs_shap, k, tail_k, tail_threshold, output, n_bins=50):
+    """Ranked mean |SHAP| on a log axis, with the chosen K, the long-tail count and its
+    threshold marked, and a histogram inset (paper Fig. A2).  SHAP values in eV/atom."""
+    values = np.sort(np.asarray(mean_abs_shap, float))[::-1]
+    ranks = np.arange(1, len(values) + 1)
+    positive = values > 0
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.semilogy(ranks[positive], values[positive], ".", markersize=3, color="tab:blue")
+    ax.axvline(k + 0.5, color="tab:red", linestyle="--", label=f"K = {k}")
+    ax.axvline(tail_k + 0.5, color="tab:green", linestyle=":", label=f"long tail: {tail_k}")
+    if tail_threshold > 0:
+        ax.axhline(tail_threshold, color="grey", linewidth=0.8, label="tail threshold")
+    ax.set_xlabel("ULE rank")
+    ax.set_ylabel("mean |SHAP| (eV/atom)")
+    ax.legend(fontsize="small", loc="lower left")
+    inset = ax.inset_axes([0.55, 0.5, 0.4, 0.4])
+    inset.hist(values, bins=n_bins, color="tab:blue")
+    inset.set_yscale("log")
+    inset.set_xlabel("mean |SHAP| (eV/atom)", fontsize="x-small")
+    inset.set_ylabel("ULEs", fontsize="x-small")
+    inset.tick_params(labelsize="x-small")
+    return save_figure(fig, output)
+
+
+def representative_indices(energies, n_show):
+    """Indices of ``n_show`` samples spread evenly over the energy ranking (lowest to highest)."""
+    order = np.argsort(np.asarray(energies, float), kind="stable")
+    positions = np.round(np.linspace(0, len(order) - 1, min(n_show, len(order)))).astype(int)
+    return order[np.unique(positions)]
+
+
+def barcode_panels(barcode_matrix, energies_eV_per_atom, groups, output):
+    """Bars of s_i for each given sample (one panel each, labelled by its energy), group
+    boundary marked (paper Fig. 2, right).  Choose rows with :func:`representative_indices`."""
+    s = np.atleast_2d(np.asarray(barcode_matrix, float))
+    entries = np.arange(1, s.shape[1] + 1)
+    colours = [GROUP_COLOURS[int(g)] for g in groups]
+    fig, axes = plt.subplots(len(s), 1, figsize=(7, 1.4 * len(s) + 0.6), sharex=True,
+                             squeeze=False)
+    for ax, row, energy in zip(axes[:, 0], s, energies_eV_per_atom):
+        ax.bar(entries, row, color=colours, width=0.8)
+        _group_boundary(ax, groups)
+        ax.set_ylabel("s_i (fraction)")
+        ax.set_title(f"E = {energy:.4f} eV/atom", fontsize="small")
+    axes[-1, 0].set_xlabel("barcode entry i")
+    return save_figure(fig, output)
+
+
+def pearson_plot(r, icosahedral, groups, output):
+    """Pearson r of each barcode entry with energy; icosahedral kernels as red circles, others
+    as grey squares (paper Fig. 4)."""
+    r = np.asarray(r, float)
+    icosahedral = np.asarray(icosahedral, bool)
+    entries = np.arange(1, len(r) + 1)
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.axhline(0.0, color="k", linewidth=0.6)
+    ax.plot(entries[~icosahedral], r[~icosahedral], "s", color="grey", label="other kernels")
+    ax.plot(entries[icosahedral], r[icosahedral], "o", color="red", label="<0,0,12,0> kernel")
+    _group_boundary(ax, groups)
+    ax.set_xlabel("barcode entry i")
+    ax.set_ylabel("Pearson r (s_i, IS energy)")
+    ax.legend(fontsize="small")
+    return save_figure(fig, output)
+
+
+def group_sums_plot(sums, energies_eV_per_atom, output):
+    """Σ group 1, Σ group 2 and Σ icosahedral entries vs. IS energy (paper Fig. 7).
+
+    ``sums``: DataFrame from :func:`mgbarcode.kernels.group_sums`."""
+    panels = (("sum_group1", "Σ s_i, group 1"), ("sum_group2", "Σ s_i, group 2"),
+              ("sum_icosahedral", "Σ s_i, <0,0,12,0> kernels"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.5))
+    for ax, (column, label) in zip(axes, panels):
+        ax.scatter(energies_eV_per_atom, sums[column], s=6, alpha=0.6)
+        ax.set_xlabel("IS energy (eV/atom)")
+        ax.set_ylabel(f"{label} (fraction)")
+    return save_figure(fig, output)
+
+
+def ule_count_vs_threshold(thresholds, n_ules, output, chosen_threshold=None):
+    """Dictionary size vs. similarity threshold on a log axis (paper Fig. A1 analogue)."""
+    fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    ax.semilogy(thresholds, n_ules, "o-")
+    if chosen_threshold is not None:
+        ax.axvline(chosen_threshold, color="tab:red", linestyle="--",
+                   label=f"chosen: {chosen_threshold:g}")
+        ax.legend(fontsize="small")
+    ax.set_xlabel("similarity threshold Δ_th (unitless)")
+    ax.set_ylabel("number of ULEs")
+    return save_figure(fig, output)

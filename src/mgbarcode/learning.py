@@ -1,0 +1,334 @@
+"""Energy regression on ULE fractions or barcodes: grouped CV, Optuna tuning, XGBoost, SHAP.
+
+Targets are inherent-structure energies in eV/atom, so one model serves any system size;
+:func:`regression_metrics` also reports the per-system error at the training size N.
+
+Cross-validation folds split by trajectory (``groups``): the snapshots of one annealing
+trajectory are strongly correlated, so a random split would leak and flatter the CV error.
+"""
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .io import atomic_path
+
+log = logging.getLogger(__name__)
+
+#: Hyperparameters the search tunes; ``eta`` is sampled on a log scale, ``max_depth`` as an
+#: integer, the rest uniformly.
+SEARCH_PARAMETERS = ("max_depth", "eta", "gamma", "min_child_weight", "subsample",
+                     "colsample_bytree")
+LOG_SCALE_PARAMETERS = ("eta",)
+INTEGER_PARAMETERS = ("max_depth",)
+
+# Study attributes that must match when a stored study is resumed; a study made with other
+# settings would mix incomparable trials.
+_STUDY_SETTINGS_ATTR = "mgbarcode_settings"
+
+
+def grouped_folds(groups, n_folds, seed):
+    """Split samples into ``n_folds`` validation folds that never split a group.
+
+    ``groups`` holds one label per sample (the trajectory id).  Groups are shuffled with
+    ``seed`` and then, largest first (stable, so shuffled order breaks ties), each goes to the
+    fold that currently holds the fewest samples (lowest fold index on ties).  This balances
+    fold sizes when trajectories differ in length.
+
+    Returns a list of ``(train_idx, valid_idx)`` integer arrays (sorted); every sample is in
+    exactly one validation fold.  Raises :class:`InputError` if there are fewer groups than
+    folds.
+    """
+    groups = np.asarray(groups)
+    labels, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    if n_folds < 2:
+        raise InputError("config", "model.n_folds", f"{n_folds} folds cannot cross-validate",
+                         "set model.n_folds to 2 or more")
+    if len(labels) < n_folds:
+        raise InputError("config", "model.n_folds",
+                         f"only {len(labels)} trajectories (groups) for {n_folds} folds, so a "
+                         "fold would have no validation samples",
+                         f"lower model.n_folds to at most {len(labels)} or add trajectories")
+    order = np.random.default_rng(seed).permutation(len(labels))
+    order = order[np.argsort(-sizes[order], kind="stable")]
+    fold_of_group = np.empty(len(labels), dtype=int)
+    fold_sizes = np.zeros(n_folds, dtype=int)
+    for group in order:
+        fold = int(np.argmin(fold_sizes))
+        fold_of_group[group] = fold
+        fold_sizes[fold] += sizes[group]
+    fold_of_sample = fold_of_group[inverse]
+    return [(np.flatnonzero(fold_of_sample != fold), np.flatnonzero(fold_of_sample == fold))
+            for fold in range(n_folds)]
+
+
+@dataclasses.dataclass
+class FitResult:
+    """Outcome of :func:`tune_and_fit`.
+
+    ``cv_rmse`` is the best trial's pooled out-of-fold RMSE in target units (eV/atom);
+    ``n_rounds`` the number of boosting rounds of the refitted ``booster``; ``trials`` one row
+    per trial of the (possibly resumed) study.
+    """
+
+    booster: object
+    best_params: dict
+    cv_rmse: float
+    n_rounds: int
+    trials: pd.DataFrame
+
+
+def _xgb_params(hyper, seed, n_threads):
+    """Full XGBoost parameter dict: tuned ``hyper`` plus the fixed, determinism-relevant ones."""
+    params = {"objective": "reg:squarederror", "eval_metric": "rmse", "tree_method": "hist",
+              "seed": int(seed), "nthread": int(n_threads), "verbosity": 0}
+    params.update(hyper)
+    return params
+
+
+def _dmatrix(X, y=None, feature_names=None):
+    import xgboost
+
+    return xgboost.DMatrix(np.asarray(X, dtype=np.float64), label=y,
+                           feature_names=None if feature_names is None else list(feature_names))
+
+
+def cross_validate(X, y, folds, hyper, early_stopping_rounds, max_boost_rounds, seed,
+                   n_threads):
+    """Grouped CV of one hyperparameter set.
+
+    Each fold trains with early stopping on its validation part.  Returns
+    ``(rmse, best_rounds)``: the RMSE over all out-of-fold predictions pooled (target units)
+    and, per fold, the number of rounds that early stopping kept.
+    """
+    import xgboost
+
+    params = _xgb_params(hyper, seed, n_threads)
+    squared_error = 0.0
+    best_rounds = []
+    for train_idx, valid_idx in folds:
+        dtrain = _dmatrix(X[train_idx], y[train_idx])
+        dvalid = _dmatrix(X[valid_idx], y[valid_idx])
+        booster = xgboost.train(params, dtrain, num_boost_round=max_boost_rounds,
+                                evals=[(dvalid, "valid")],
+                                early_stopping_rounds=early_stopping_rounds,
+                                verbose_eval=False)
+        n_rounds = booster.best_iteration + 1
+        predicted = booster.predict(dvalid, iteration_range=(0, n_rounds))
+        squared_error += float(np.sum((predicted - y[valid_idx]) ** 2))
+        best_rounds.append(n_rounds)
+    return float(np.sqrt(squared_error / len(y))), best_rounds
+
+
+def _check_search_space(search_space):
+    missing = [name for name in SEARCH_PARAMETERS if name not in search_space]
+    unknown = [name for name in search_space if name not in SEARCH_PARAMETERS]
+    if missing or unknown:
+        raise InputError("config", "model.search_space",
+                         f"missing {missing}, unknown {unknown}",
+                         f"give exactly {list(SEARCH_PARAMETERS)} as [low, high]")
+    for name in SEARCH_PARAMETERS:
+        low, high = search_space[name]
+        if not low <= high or (name in LOG_SCALE_PARAMETERS and low <= 0):
+            raise InputError("config", f"model.search_space.{name}",
+                             f"[{low}, {high}] is not a valid range",
+                             "give low <= high" + (" with low > 0 (log scale)"
+                                                   if name in LOG_SCALE_PARAMETERS else ""))
+
+
+def _suggest(trial, search_space):
+    hyper = {}
+    for name in SEARCH_PARAMETERS:
+        low, high = search_space[name]
+        if name in INTEGER_PARAMETERS:
+            hyper[name] = trial.suggest_int(name, int(low), int(high))
+        else:
+            hyper[name] = trial.suggest_float(name, float(low), float(high),
+                                              log=name in LOG_SCALE_PARAMETERS)
+    return hyper
+
+
+def _journal_storage(storage_path):
+    """Optuna journal-file storage: an append-only log, so a killed study keeps its trials."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    storage_path = Path(storage_path)
+    storage_path.parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(storage_path)))
+
+
+def tune_and_fit(X, y, groups, search_space, n_trials, n_folds, early_stopping_rounds,
+                 max_boost_rounds, seed, n_threads=1, storage_path=None,
+                 study_name="mgbarcode", feature_names=None):
+    """Tune XGBoost by Optuna TPE on grouped CV, then refit on all of ``X``.
+
+    Parameters
+    ----------
+    X, y : array [n_samples, n_features], array [n_samples]
+        Features (ULE fractions or barcode entries) and targets (IS energy, eV/atom).
+    groups : array [n_samples]
+        Trajectory id of each sample; CV folds never split one (:func:`grouped_folds`).
+    search_space : dict
+        ``{name: [low, high]}`` for every name in :data:`SEARCH_PARAMETERS`.
+    n_trials : int
+        Total number of completed trials wanted.  With ``storage_path`` a study that already
+        holds some completed trials runs only the rest (a killed job resumes).
+    early_stopping_rounds, max_boost_rounds : int
+        Early stopping patience and upper bound on boosting rounds per CV fit.
+    seed : int
+        Seeds the folds, XGBoost and the sampler.  The sampler of trial number t is seeded
+        with ``seed + t``, so a trial depends only on the stored history and its number: a
+        resumed study proposes what an uninterrupted one would have.
+    n_threads : int
+        XGBoost threads; fixed so that results do not depend on the machine.
+    storage_path : path or None
+        Optuna journal file (e.g. ``results/model/study.journal``); None keeps the study in
+        memory.  Resuming checks that the stored study was made with the same settings.
+    feature_names : list of str or None
+        Stored in the booster so that :func:`predict` can check column order.
+
+    The objective is the pooled out-of-fold RMSE (minimised; the same as maximising −RMSE).
+    The final booster is trained on all samples with the best parameters for the mean over
+    folds of the early-stopping round counts of the best trial (rounded, at least 1).
+    """
+    import optuna
+    import xgboost
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or len(X) != len(y) or len(y) != len(groups):
+        raise ValueError(f"X {X.shape}, y {y.shape} and groups ({len(groups)}) do not match")
+    _check_search_space(search_space)
+    folds = grouped_folds(groups, n_folds, seed)
+
+    def objective(trial):
+        rmse, best_rounds = cross_validate(X, y, folds, _suggest(trial, search_space),
+                                           early_stopping_rounds, max_boost_rounds, seed,
+                                           n_threads)
+        trial.set_user_attr("fold_rounds", best_rounds)
+        return rmse
+
+    settings = {"search_space": {k: list(map(float, v)) for k, v in search_space.items()},
+                "n_folds": int(n_folds), "seed": int(seed),
+                "early_stopping_rounds": int(early_stopping_rounds),
+                "max_boost_rounds": int(max_boost_rounds), "n_samples": int(len(y)),
+                "n_features": int(X.shape[1])}
+    storage = None if storage_path is None else _journal_storage(storage_path)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name=study_name, storage=storage, direction="minimize",
+                                load_if_exists=True)
+    stored = study.user_attrs.get(_STUDY_SETTINGS_ATTR)
+    if stored is None:
+        study.set_user_attr(_STUDY_SETTINGS_ATTR, settings)
+    elif stored != settings:
+        raise InputError(storage_path, study_name,
+                         f"stored study was made with other settings ({stored}, now {settings})",
+                         "delete the study file or use a new study name")
+
+    def n_complete():
+        return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+    done = n_complete()
+    log.info("study %s: %d completed trials stored, %d wanted", study_name, done, n_trials)
+    while n_complete() < n_trials:
+        # A fresh sampler per trial, seeded by the trial number (see docstring).
+        study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
+        study.optimize(objective, n_trials=1)
+
+    best = study.best_trial
+    n_rounds = max(1, int(round(float(np.mean(best.user_attrs["fold_rounds"])))))
+    best_params = {name: best.params[name] for name in SEARCH_PARAMETERS}
+    booster = xgboost.train(_xgb_params(best_params, seed, n_threads),
+                            _dmatrix(X, y, feature_names), num_boost_round=n_rounds)
+    return FitResult(booster=booster, best_params=best_params, cv_rmse=float(best.value),
+                     n_rounds=n_rounds, trials=study.trials_dataframe())
+
+
+def predict(booster, X, feature_names=None):
+    """Predictions (target units, eV/atom) of ``booster`` for ``X`` [n_samples, n_features].
+
+    If the booster stores feature names and ``feature_names`` is given, they must agree (a
+    guard against a different column order).
+    """
+    stored = booster.feature_names
+    if feature_names is not None and stored is not None and list(feature_names) != list(stored):
+        raise ValueError("feature names differ from the ones the model was trained on")
+    return booster.predict(_dmatrix(X, feature_names=stored)).astype(np.float64)
+
+
+def regression_metrics(y_true, y_pred, n_atoms_train):
+    """Errors of per-atom energy predictions (eV/atom in).
+
+    Returns ``rmse_meV_per_atom``, ``rmse_eV_per_system`` (per-atom RMSE × ``n_atoms_train``,
+    the paper's per-system figure at the training size), ``mae_meV_per_atom``, ``r2``
+    (1 − SS_res/SS_tot; NaN if the targets are constant) and ``n_samples``.
+    """
+    y_true = np.asarray(y_true, dtype=np.float64)
+    residual = np.asarray(y_pred, dtype=np.float64) - y_true
+    rmse = float(np.sqrt(np.mean(residual ** 2)))
+    total = float(np.sum((y_true - y_true.mean()) ** 2))
+    return {"rmse_meV_per_atom": 1000.0 * rmse,
+            "rmse_eV_per_system": rmse * n_atoms_train,
+            "mae_meV_per_atom": 1000.0 * float(np.mean(np.abs(residual))),
+            "r2": 1.0 - float(np.sum(residual ** 2)) / total if total > 0 else float("nan"),
+            "n_samples": int(len(y_true))}
+
+
+def shap_ranking(booster, X, feature_names):
+    """Rank features by mean |SHAP| over the samples of ``X`` (``shap.TreeExplainer``).
+
+    Returns a DataFrame ``rank`` (1 = most important), ``feature``, ``mean_abs_shap`` (target
+    units, eV/atom), sorted by decreasing importance; ties go by feature name.
+    """
+    import shap
+
+    frame = pd.DataFrame(np.asarray(X, dtype=np.float64), columns=list(feature_names))
+    values = shap.TreeExplainer(booster).shap_values(frame)
+    table = pd.DataFrame({"feature": list(feature_names),
+                          "mean_abs_shap": np.abs(values).mean(axis=0).astype(np.float64)})
+    table = table.sort_values(["mean_abs_shap", "feature"], ascending=[False, True],
+                              kind="stable").reset_index(drop=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return table
+
+
+def long_tail_threshold(mean_abs_shap, tail_factor):
+    """``tail_factor`` × the median of the positive mean |SHAP| values (0 if none is positive).
+
+    The median of positive values is used because most ULEs never enter a tree and have
+    exactly zero SHAP, which would otherwise pull the median to zero.
+    """
+    values = np.asarray(mean_abs_shap, dtype=np.float64)
+    positive = values[values > 0]
+    return float(tail_factor * np.median(positive)) if len(positive) else 0.0
+
+
+def long_tail_k(mean_abs_shap, tail_factor):
+    """Where the long tail of importance starts: the number of features whose mean |SHAP|
+    exceeds ``tail_factor`` × the median of the positive mean |SHAP| values
+    (:func:`long_tail_threshold`).  Reported beside the configured K (the paper's Fig. A2)."""
+    values = np.asarray(mean_abs_shap, dtype=np.float64)
+    if not (values > 0).any():
+        return 0
+    return int(np.sum(values > long_tail_threshold(values, tail_factor)))
+
+
+def save_booster(booster, path):
+    """Write ``booster`` as XGBoost JSON to ``path`` atomically."""
+    raw = booster.save_raw(raw_format="json")
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(bytes(raw))
+
+
+def load_booster(path):
+    """Read a booster written by :func:`save_booster`."""
+    import xgboost
+
+    booster = xgboost.Booster()
+    booster.load_model(bytearray(Path(path).read_bytes()))
+    return booster
