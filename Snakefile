@@ -16,6 +16,8 @@ validate(config, "config/schema.yaml")
 
 
 include: "workflow/rules/samples.smk"
+include: "workflow/rules/ules.smk"
+include: "workflow/rules/model.smk"
 
 
 rule all:

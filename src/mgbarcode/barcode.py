@@ -73,3 +73,13 @@ def barcode_table(sample_ids, s, zero_mask):
     table.insert(0, "zero_barcode", np.asarray(zero_mask, dtype=bool))
     table.insert(0, "sample_id", list(sample_ids))
     return table
+
+
+def ule_count_matrix(counts_table, prefix="ule_"):
+    """The integer matrix [n_samples, n_ules] of a counts table whose ULE columns are
+    ``<prefix>0000 …`` in id order (column j is ULE id j)."""
+    names = [c for c in counts_table.columns if c.startswith(prefix)]
+    ids = [int(c[len(prefix):]) for c in names]
+    if ids != list(range(len(ids))):
+        raise ValueError(f"ULE columns are not {prefix}0 … {prefix}{len(ids) - 1} in order")
+    return counts_table[names].to_numpy()

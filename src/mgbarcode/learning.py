@@ -332,3 +332,39 @@ def load_booster(path):
     booster = xgboost.Booster()
     booster.load_model(bytearray(Path(path).read_bytes()))
     return booster
+
+
+@dataclasses.dataclass
+class Dataset:
+    """Samples of some splits as a learning problem: features, IS energy per atom (eV/atom),
+    trajectory groups and sizes, in ``sample_id`` order."""
+
+    sample_ids: np.ndarray
+    X: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    n_atoms: np.ndarray
+    splits: np.ndarray
+    feature_names: list
+
+
+def load_dataset(features, catalogue, splits, feature_prefix):
+    """Join a feature table (one row per ``sample_id``; feature columns start with
+    ``feature_prefix``) with the sample catalogue and keep the rows of ``splits``.
+
+    ``features`` and ``catalogue`` are DataFrames or Parquet paths.
+    """
+    features = features if isinstance(features, pd.DataFrame) else pd.read_parquet(features)
+    catalogue = catalogue if isinstance(catalogue, pd.DataFrame) else pd.read_parquet(catalogue)
+    names = [c for c in features.columns if c.startswith(feature_prefix)]
+    if not names:
+        raise ValueError(f"no feature columns starting with '{feature_prefix}'")
+    joined = catalogue[["sample_id", "split", "trajectory_id", "n_atoms", "energy_eV_per_atom"]].merge(
+        features[["sample_id", *names]], on="sample_id", how="inner", validate="one_to_one")
+    joined = joined[joined["split"].isin(list(splits))].sort_values("sample_id", kind="stable")
+    if joined.empty:
+        raise ValueError(f"no samples of splits {list(splits)} have features")
+    return Dataset(sample_ids=joined["sample_id"].to_numpy(), X=joined[names].to_numpy(np.float64),
+                   y=joined["energy_eV_per_atom"].to_numpy(np.float64),
+                   groups=joined["trajectory_id"].to_numpy(), n_atoms=joined["n_atoms"].to_numpy(),
+                   splits=joined["split"].to_numpy(), feature_names=names)

@@ -22,9 +22,16 @@ def sha256_file(path, chunk_bytes=1 << 20):
     return digest.hexdigest()
 
 
+# Keys that say where and how a run executes, not what it computes: left out of the hash so
+# that the same science in another results folder or on a cluster has the same hash.
+EXECUTION_KEYS = ("results_dir", "resources")
+
+
 def config_hash(config):
-    """Hex SHA-256 of the config as canonical JSON (key order does not matter)."""
-    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    """Hex SHA-256 of the config as canonical JSON (key order does not matter), without
+    :data:`EXECUTION_KEYS`."""
+    science = {key: value for key, value in config.items() if key not in EXECUTION_KEYS}
+    canonical = json.dumps(science, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

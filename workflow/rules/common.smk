@@ -1,17 +1,20 @@
 # Shared by every rule file: config check, paths, wildcard constraints, input functions.
 import mgbarcode.config as mgb_config
-from mgbarcode.provenance import config_hash
 
-mgb_config.validate(config, source="the config (config/config.yaml and any --configfile/--config)")
+CONFIG_SOURCE = "the config (config/config.yaml and any --configfile/--config)"
+mgb_config.validate(config, source=CONFIG_SOURCE)
 
 R = config["results_dir"].rstrip("/")
 THERMAL_TRAJECTORIES = mgb_config.thermal_trajectories(config)
 TRAJECTORY_IDS = [t.trajectory_id for t in THERMAL_TRAJECTORIES]
-CONFIG_SHA256 = config_hash(config)
+# Feature tables the energy models learn from, and their feature-column prefixes.
+FEATURE_TABLES = {"fractions": f"{R}/encoding/fractions.parquet", "barcode": f"{R}/barcode/barcodes.parquet"}
+FEATURE_PREFIX = {"fractions": "ule_", "barcode": "s_"}
 
 
 wildcard_constraints:
     trajectory="|".join(TRAJECTORY_IDS),
+    features="|".join(FEATURE_TABLES),
 
 
 def resources_for(rule_name):
@@ -29,5 +32,21 @@ def trajectory_tables(wildcards=None):
     return expand(f"{R}/samples/{{trajectory}}.parquet", trajectory=TRAJECTORY_IDS)
 
 
+def split_soap_dirs(split):
+    """Input function: the SOAP folders of every trajectory of ``split``."""
+    ids = [t.trajectory_id for t in THERMAL_TRAJECTORIES if t.split == split]
+    return lambda wildcards: expand(f"{R}/soap/{{trajectory}}", trajectory=ids)
+
+
+def feature_table(wildcards):
+    return FEATURE_TABLES[wildcards.features]
+
+
 def final_outputs():
-    return [f"{R}/samples.parquet"]
+    return [
+        f"{R}/samples.parquet",
+        f"{R}/encoding/fractions.parquet",
+        f"{R}/model/metrics.json",
+        f"{R}/barcode/top_ules.parquet",
+        f"{R}/figures/parity.png",
+    ]

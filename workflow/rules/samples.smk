@@ -14,7 +14,6 @@ rule thermal_trajectory:
         trajectory=trajectory_param,
         md=config["md"],
         potential=config["potential"],
-        config_sha256=CONFIG_SHA256,
     threads: resources_for("thermal_trajectory")["threads"]
     resources:
         mem_mb=resources_for("thermal_trajectory")["mem_mb"],
@@ -33,7 +32,6 @@ rule sample_catalogue:
     log:
         f"{R}/logs/sample_catalogue.log",
     params:
-        config_sha256=CONFIG_SHA256,
     threads: resources_for("sample_catalogue")["threads"]
     resources:
         mem_mb=resources_for("sample_catalogue")["mem_mb"],

@@ -15,7 +15,7 @@ samples.write_trajectory(
     structure_dir=snakemake.output.structures,
     potential_sha256=potential_sha256,
     lammps_version=md.lammps_version(),
-    provenance=provenance.record(snakemake.params.config_sha256, potential_sha256,
+    provenance=provenance.record(snakemake.config, potential_sha256,
                                          seeds={"trajectory": trajectory.seed}),
 )
 log.info("wrote %d inherent structures", len(structures))

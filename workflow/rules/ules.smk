@@ -1,0 +1,124 @@
+# SOAP descriptors per sample, the ULE dictionary, its threshold, and the ULE-fraction encoding.
+
+
+rule soap_descriptors:
+    input:
+        table=f"{R}/samples/{{trajectory}}.parquet",
+        structures=f"{R}/samples/{{trajectory}}",
+    output:
+        directory(f"{R}/soap/{{trajectory}}"),
+    log:
+        f"{R}/logs/soap_descriptors/{{trajectory}}.log",
+    benchmark:
+        f"{R}/benchmarks/soap_descriptors/{{trajectory}}.tsv"
+    params:
+        soap=config["soap"],
+    group:
+        "soap"
+    threads: resources_for("soap_descriptors")["threads"]
+    resources:
+        mem_mb=resources_for("soap_descriptors")["mem_mb"],
+        runtime=resources_for("soap_descriptors")["runtime_min"],
+    conda:
+        "../../envs/soap_descriptors.yaml"
+    script:
+        "../scripts/soap_descriptors.py"
+
+
+rule ule_threshold_calibration:
+    input:
+        soap=split_soap_dirs("train"),
+        catalogue=f"{R}/samples.parquet",
+    output:
+        table=f"{R}/ules/threshold_calibration.parquet",
+        choice=f"{R}/ules/threshold.json",
+        figure=report(f"{R}/figures/ule_count_vs_threshold.png", category="ULE dictionary",
+                      caption="../report/ule_count_vs_threshold.rst"),
+        figure_svg=f"{R}/figures/ule_count_vs_threshold.svg",
+    log:
+        f"{R}/logs/ule_threshold_calibration.log",
+    benchmark:
+        f"{R}/benchmarks/ule_threshold_calibration.tsv"
+    params:
+        ules=config["ules"],
+        soap_root=f"{R}/soap",
+    threads: resources_for("ule_threshold_calibration")["threads"]
+    resources:
+        mem_mb=resources_for("ule_threshold_calibration")["mem_mb"],
+        runtime=resources_for("ule_threshold_calibration")["runtime_min"],
+    conda:
+        "../../envs/ule_threshold_calibration.yaml"
+    script:
+        "../scripts/ule_threshold_calibration.py"
+
+
+rule ule_dictionary:
+    input:
+        soap=split_soap_dirs("train"),
+        choice=f"{R}/ules/threshold.json",
+        catalogue=f"{R}/samples.parquet",
+    output:
+        f"{R}/ules/dictionary.parquet",
+    log:
+        f"{R}/logs/ule_dictionary.log",
+    benchmark:
+        f"{R}/benchmarks/ule_dictionary.tsv"
+    params:
+        batch_size=config["ules"]["batch_size"],
+        soap_root=f"{R}/soap",
+    threads: resources_for("ule_dictionary")["threads"]
+    resources:
+        mem_mb=resources_for("ule_dictionary")["mem_mb"],
+        runtime=resources_for("ule_dictionary")["runtime_min"],
+    conda:
+        "../../envs/ule_dictionary.yaml"
+    script:
+        "../scripts/ule_dictionary.py"
+
+
+rule ule_encoding:
+    input:
+        table=f"{R}/samples/{{trajectory}}.parquet",
+        soap=f"{R}/soap/{{trajectory}}",
+        dictionary=f"{R}/ules/dictionary.parquet",
+        choice=f"{R}/ules/threshold.json",
+    output:
+        fractions=f"{R}/encoding/{{trajectory}}/fractions.parquet",
+        counts=f"{R}/encoding/{{trajectory}}/counts.parquet",
+    log:
+        f"{R}/logs/ule_encoding/{{trajectory}}.log",
+    benchmark:
+        f"{R}/benchmarks/ule_encoding/{{trajectory}}.tsv"
+    params:
+        batch_size=config["ules"]["batch_size"],
+    group:
+        "encode"
+    threads: resources_for("ule_encoding")["threads"]
+    resources:
+        mem_mb=resources_for("ule_encoding")["mem_mb"],
+        runtime=resources_for("ule_encoding")["runtime_min"],
+    conda:
+        "../../envs/ule_encoding.yaml"
+    script:
+        "../scripts/ule_encoding.py"
+
+
+rule encoding_tables:
+    input:
+        fractions=expand(f"{R}/encoding/{{trajectory}}/fractions.parquet", trajectory=TRAJECTORY_IDS),
+        counts=expand(f"{R}/encoding/{{trajectory}}/counts.parquet", trajectory=TRAJECTORY_IDS),
+        catalogue=f"{R}/samples.parquet",
+    output:
+        fractions=f"{R}/encoding/fractions.parquet",
+        counts=f"{R}/encoding/counts.parquet",
+    log:
+        f"{R}/logs/encoding_tables.log",
+    params:
+    threads: resources_for("encoding_tables")["threads"]
+    resources:
+        mem_mb=resources_for("encoding_tables")["mem_mb"],
+        runtime=resources_for("encoding_tables")["runtime_min"],
+    conda:
+        "../../envs/encoding_tables.yaml"
+    script:
+        "../scripts/encoding_tables.py"

@@ -1,0 +1,40 @@
+"""Snakemake job: score the fractions and barcode models (and a mean baseline) on the
+independent test split and the size-transfer split, which no earlier stage touched."""
+import pandas as pd
+
+from mgbarcode import learning, logs, provenance
+from mgbarcode.io import write_json, write_parquet
+
+log = logs.to_file(snakemake.log[0])
+inputs, params = snakemake.input, snakemake.params
+feature_sets = {"fractions": (inputs.fractions, inputs.fractions_model, "ule_"),
+                "barcode": (inputs.barcodes, inputs.barcode_model, "s_")}
+train = learning.load_dataset(inputs.fractions, inputs.catalogue, ["train"], "ule_")
+n_train_atoms = int(train.n_atoms[0])
+metrics = {"n_train_samples": len(train.y), "n_atoms_train": n_train_atoms,
+           "n_ules": len(train.feature_names), "k": params.k}
+predictions = []
+for name, (features, model_path, prefix) in feature_sets.items():
+    booster = learning.load_booster(model_path)
+    metrics[name] = {}
+    for split in ("train", "test", "size"):
+        data = learning.load_dataset(features, inputs.catalogue, [split], prefix)
+        predicted = learning.predict(booster, data.X, data.feature_names)
+        predictions.append(pd.DataFrame({"sample_id": data.sample_ids, "split": split, "model": name,
+                                         "energy_eV_per_atom": data.y, "predicted_eV_per_atom": predicted}))
+        if split != "train":
+            metrics[name][split] = learning.regression_metrics(data.y, predicted, n_train_atoms)
+metrics["baseline_train_mean"] = {}
+for split in ("test", "size"):
+    data = learning.load_dataset(inputs.fractions, inputs.catalogue, [split], "ule_")
+    metrics["baseline_train_mean"][split] = learning.regression_metrics(
+        data.y, [train.y.mean()] * len(data.y), n_train_atoms)
+for name in ("fractions", "barcode", "baseline_train_mean"):
+    for split in ("test", "size"):
+        scores = metrics[name][split]
+        log.info("%-20s %-4s RMSE %.3f meV/atom (%.3f eV/system at N=%d), R2 %.3f, n=%d", name, split,
+                 scores["rmse_meV_per_atom"], scores["rmse_eV_per_system"], n_train_atoms, scores["r2"],
+                 scores["n_samples"])
+record = provenance.record(snakemake.config)
+write_parquet(pd.concat(predictions, ignore_index=True), snakemake.output.predictions, record)
+write_json(snakemake.output.metrics, {**metrics, "provenance": record})

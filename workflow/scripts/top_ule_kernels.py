@@ -1,0 +1,23 @@
+"""Snakemake job: the top-K ULEs, the Voronoi index of each one's centre atom, its group."""
+import pandas as pd
+
+from mgbarcode import barcode, kernels, logs, provenance
+from mgbarcode.errors import InputError
+from mgbarcode.io import write_parquet
+
+log = logs.to_file(snakemake.log[0])
+ranking = pd.read_parquet(snakemake.input.ranking)
+dictionary = pd.read_parquet(snakemake.input.dictionary, columns=["ule_id", "species", "source_sample_id", "source_atom"])
+k = snakemake.params.k
+if k > len(dictionary):
+    raise InputError(snakemake.params.config_source, "barcode.k", f"K = {k} but the dictionary has only "
+                     f"{len(dictionary)} ULEs", f"set barcode.k to at most {len(dictionary)} (or raise the ULE "
+                     "threshold / ules.target_size to grow the dictionary)")
+structures = pd.read_parquet(snakemake.input.catalogue, columns=["sample_id", "structure"])
+structure_of = dict(zip(structures["sample_id"], structures["structure"]))
+top = kernels.kernel_table(ranking.head(k)[["rank", "ule_id", "mean_abs_shap"]], dictionary, structure_of,
+                           voronoi_options=snakemake.params.voronoi)
+ordered = barcode.order_top_ules(top)
+log.info("top %d ULEs: %d in group 1 (Kasper-like), %d in group 2, %d icosahedral", k, (ordered.group == 1).sum(),
+         (ordered.group == 2).sum(), ordered.icosahedral.sum())
+write_parquet(ordered, snakemake.output[0], provenance.record(snakemake.config))

@@ -1,0 +1,17 @@
+"""Snakemake job: every atom of one trajectory's samples to its most similar ULE."""
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from mgbarcode import logs, provenance, ules
+from mgbarcode.io import write_parquet
+
+logs.to_file(snakemake.log[0])
+threshold = json.loads(Path(snakemake.input.choice).read_text())["threshold"]
+sample_ids = pd.read_parquet(snakemake.input.table, columns=["sample_id"])["sample_id"].tolist()
+fractions, counts = ules.encode_files([Path(snakemake.input.soap) / f"{s}.parquet" for s in sample_ids], sample_ids,
+                                      snakemake.input.dictionary, threshold, snakemake.params.batch_size)
+record = provenance.record(snakemake.config, threshold=threshold)
+write_parquet(fractions, snakemake.output.fractions, record)
+write_parquet(counts, snakemake.output.counts, record)

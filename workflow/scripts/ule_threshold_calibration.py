@@ -1,0 +1,35 @@
+"""Snakemake job: ULE count against similarity threshold on a seeded train subsample; the
+threshold the dictionary uses (given in config, or the one closest to the target size)."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mgbarcode import descriptors, figures, logs, provenance, ules
+from mgbarcode.io import write_json, write_parquet
+
+log = logs.to_file(snakemake.log[0])
+settings, calibration = snakemake.params.ules, snakemake.params.ules["calibration"]
+train = pd.read_parquet(snakemake.input.catalogue).query("split == 'train'")
+trajectory_of = dict(zip(train["sample_id"], train["trajectory_id"]))
+chosen = ules.select_calibration_samples(train["sample_id"], calibration["n_samples"], calibration["seed"])
+vectors = np.concatenate([
+    descriptors.read_soap_parquet(Path(snakemake.params.soap_root) / trajectory_of[s] / f"{s}.parquet").unit_vectors
+    for s in chosen])
+log.info("calibrating on %d environments of %d train samples", len(vectors), len(chosen))
+thresholds = sorted(calibration["thresholds"])
+counts = ules.count_ules_by_threshold(vectors, thresholds, settings["batch_size"])
+if settings["threshold"] is not None:
+    threshold, rule = float(settings["threshold"]), "ules.threshold from config"
+else:
+    threshold = ules.threshold_for_target_size(thresholds, counts, settings["target_size"])
+    rule = (f"the calibrated threshold whose ULE count on the subsample is closest to ules.target_size = "
+            f"{settings['target_size']} on a log scale")
+log.info("threshold %.4f (%s)", threshold, rule)
+record = provenance.record(snakemake.config, seeds={"calibration": calibration["seed"]})
+write_parquet(pd.DataFrame({"threshold": thresholds, "n_ules": counts, "n_environments": len(vectors)}),
+              snakemake.output.table, record)
+write_json(snakemake.output.choice, {"threshold": threshold, "rule": rule, "calibration_samples": chosen,
+                                     "n_environments": len(vectors), "provenance": record})
+figures.ule_count_vs_threshold(thresholds, counts, (snakemake.output.figure, snakemake.output.figure_svg),
+                               chosen_threshold=threshold)
