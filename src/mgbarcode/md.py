@@ -6,7 +6,6 @@ array this module returns is ordered by id (row i is atom id i+1).
 
 import contextlib
 import ctypes
-import glob
 import logging
 import math
 import os
@@ -23,6 +22,21 @@ log = logging.getLogger(__name__)
 _MPI_LOADED = False
 
 
+def mpi_library_path():
+    """Path of MPICH's ``libmpi.so.12`` installed by the ``mpich`` wheel (``None`` if absent)."""
+    from importlib import metadata
+
+    try:
+        files = metadata.files("mpich") or []
+    except metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        if file.name == "libmpi.so.12":
+            return str(file.locate())
+    fallback = os.path.join(sys.prefix, "lib", "libmpi.so.12")
+    return fallback if os.path.exists(fallback) else None
+
+
 def _load_mpi_library():
     """Make MPICH's ``libmpi.so.12`` (from the ``mpich`` wheel, in ``<venv>/lib``) visible.
 
@@ -32,15 +46,11 @@ def _load_mpi_library():
     is opened satisfies the dependency without touching the environment.
     """
     global _MPI_LOADED
-    if _MPI_LOADED:
-        return
-    candidates = [os.path.join(prefix, "lib", "libmpi.so.12") for prefix in (sys.prefix, sys.base_prefix)]
-    candidates += sorted(glob.glob(os.path.join(sys.prefix, "lib*", "**", "libmpi.so.12"), recursive=True))
-    for path in candidates:
-        if os.path.exists(path):
+    if not _MPI_LOADED:
+        path = mpi_library_path()
+        if path:
             ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
-            break
-    _MPI_LOADED = True
+        _MPI_LOADED = True
 
 
 def lammps_version():
