@@ -15,6 +15,12 @@ include: "workflow/rules/common.smk"
 validate(config, "config/schema.yaml")
 
 
+wildcard_constraints:
+    trajectory="|".join(TRAJECTORY_IDS),
+    features="|".join(FEATURE_TABLES),
+
+
+
 include: "workflow/rules/samples.smk"
 include: "workflow/rules/ules.smk"
 include: "workflow/rules/model.smk"

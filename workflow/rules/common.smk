@@ -1,4 +1,4 @@
-# Shared by every rule file: config check, paths, wildcard constraints, input functions.
+# Shared by all rule files. Config check, paths, input functions.
 import mgbarcode.config as mgb_config
 
 CONFIG_SOURCE = "the config (config/config.yaml and any --configfile/--config)"
@@ -12,13 +12,8 @@ FEATURE_TABLES = {"fractions": f"{R}/encoding/fractions.parquet", "barcode": f"{
 FEATURE_PREFIX = {"fractions": "ule_", "barcode": "s_"}
 
 
-wildcard_constraints:
-    trajectory="|".join(TRAJECTORY_IDS),
-    features="|".join(FEATURE_TABLES),
-
-
 def resources_for(rule_name):
-    """Threads, memory (MB) and wall time (min) of a rule: config.resources[rule] over default."""
+    """Threads, memory (MB) and wall time (min) of the named job type (config.resources, over default)."""
     spec = dict(config["resources"]["default"])
     spec.update(config["resources"].get(rule_name, {}))
     return spec

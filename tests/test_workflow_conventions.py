@@ -1,0 +1,77 @@
+"""Workflow conventions: every rule has a log, threads, resources and a conda env that parses
+and lists the packages its script imports; heavy rules have a benchmark; the lint is clean."""
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+PIP_NAME = {"yaml": "pyyaml", "sklearn": "scikit-learn"}
+HEAVY_RULES = {"thermal_trajectory", "shear_trajectory", "soap_descriptors", "ule_threshold_calibration",
+               "ule_dictionary", "ule_encoding", "energy_model", "shap_ranking"}
+
+
+def rule_blocks():
+    """{rule name: its text} over workflow/rules/*.smk."""
+    blocks = {}
+    for path in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        parts = re.split(r"^rule (\w+):\n", path.read_text(), flags=re.M)
+        blocks.update(dict(zip(parts[1::2], parts[2::2])))
+    return blocks
+
+
+def imported_packages(path, seen=None):
+    """Third-party top-level packages a script imports, anywhere in it, following every import
+    of the mgbarcode modules it uses (lazy imports included: they run when called)."""
+    seen = set() if seen is None else seen
+    packages = set()
+    tree = ast.parse(Path(path).read_text())
+    nodes = ast.walk(tree)
+    for node in nodes:
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative import inside mgbarcode
+                module = node.module or ""
+                names = [f"mgbarcode.{module}" if module else f"mgbarcode.{a.name}" for a in node.names]
+            else:
+                names = [node.module] + ([f"{node.module}.{a.name}" for a in node.names] if node.module == "mgbarcode" else [])
+        for name in names:
+            top = name.split(".")[0]
+            if top == "mgbarcode":
+                module_file = REPO / "src" / Path(*name.split(".")).with_suffix(".py")
+                if module_file.exists() and module_file not in seen:
+                    seen.add(module_file)
+                    packages |= imported_packages(module_file, seen)
+            elif top not in sys.stdlib_module_names:
+                packages.add(PIP_NAME.get(top, top))
+    return packages
+
+
+@pytest.mark.parametrize("rule, block", sorted(rule_blocks().items()))
+def test_rule_has_log_resources_env_and_a_matching_env_file(rule, block):
+    for directive in ("log:", "threads:", "resources:", "conda:"):
+        assert f"    {directive}" in block, f"rule {rule} lacks {directive}"
+    if rule in HEAVY_RULES:
+        assert "    benchmark:" in block, f"heavy rule {rule} lacks a benchmark"
+    env_path = REPO / "workflow" / "rules" / re.search(r'conda:\n\s+"([^"]+)"', block).group(1)
+    env = yaml.safe_load(env_path.read_text())
+    pip = next(item["pip"] for item in env["dependencies"] if isinstance(item, dict))
+    listed = {re.split(r"[\[=<> ]", requirement)[0].lower() for requirement in pip if not requirement.startswith("-e")}
+    assert any(r.startswith("-e ..") for r in pip), f"{env_path.name} does not install the mgbarcode package"
+    script = REPO / "workflow" / "rules" / re.search(r'script:\n\s+"([^"]+)"', block).group(1)
+    missing = imported_packages(script) - listed
+    assert not missing, f"{env_path.name} lacks {sorted(missing)} imported by {script.name}"
+
+
+def test_snakemake_lint_is_clean():
+    completed = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True)
+    assert "Congratulations, your workflow is in a good condition!" in completed.stdout + completed.stderr, \
+        completed.stdout + completed.stderr
