@@ -38,3 +38,12 @@ def test_column_names_sort_in_entry_order():
     assert names[0] == "s_001" and names[-1] == "s_120" and sorted(names) == names
     table = barcode.barcode_table(["a", "b"], np.eye(2), np.array([False, False]))
     assert list(table.columns) == ["sample_id", "zero_barcode", "s_01", "s_02"]
+
+
+def test_k_larger_than_the_dictionary_is_refused():
+    from mgbarcode.barcode import check_k
+    from mgbarcode.errors import InputError
+
+    check_k(40, 40, "my.yaml")
+    with pytest.raises(InputError, match=r"my.yaml: barcode.k: K = 41 but the dictionary has only 40 ULEs"):
+        check_k(41, 40, "my.yaml")

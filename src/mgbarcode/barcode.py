@@ -83,3 +83,13 @@ def ule_count_matrix(counts_table, prefix="ule_"):
     if ids != list(range(len(ids))):
         raise ValueError(f"ULE columns are not {prefix}0 … {prefix}{len(ids) - 1} in order")
     return counts_table[names].to_numpy()
+
+
+def check_k(k, n_ules, source):
+    """Refuse a barcode longer than the dictionary (``source`` names the config)."""
+    from .errors import InputError
+
+    if k > n_ules:
+        raise InputError(source, "barcode.k", f"K = {k} but the dictionary has only {n_ules} ULEs",
+                         f"set barcode.k to at most {n_ules}, or raise the ULE threshold "
+                         "(ules.threshold / ules.target_size) to grow the dictionary")

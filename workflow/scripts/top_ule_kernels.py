@@ -2,17 +2,13 @@
 import pandas as pd
 
 from mgbarcode import barcode, kernels, logs, provenance
-from mgbarcode.errors import InputError
 from mgbarcode.io import write_parquet
 
 log = logs.to_file(snakemake.log[0])
 ranking = pd.read_parquet(snakemake.input.ranking)
 dictionary = pd.read_parquet(snakemake.input.dictionary, columns=["ule_id", "species", "source_sample_id", "source_atom"])
 k = snakemake.params.k
-if k > len(dictionary):
-    raise InputError(snakemake.params.config_source, "barcode.k", f"K = {k} but the dictionary has only "
-                     f"{len(dictionary)} ULEs", f"set barcode.k to at most {len(dictionary)} (or raise the ULE "
-                     "threshold / ules.target_size to grow the dictionary)")
+barcode.check_k(k, len(dictionary), snakemake.params.config_source)
 structures = pd.read_parquet(snakemake.input.catalogue, columns=["sample_id", "structure"])
 structure_of = dict(zip(structures["sample_id"], structures["structure"]))
 top = kernels.kernel_table(ranking.head(k)[["rank", "ule_id", "mean_abs_shap"]], dictionary, structure_of,
