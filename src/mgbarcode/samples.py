@@ -123,7 +123,7 @@ def _random_liquid_commands(trajectory, settings, type_elements):
     return commands
 
 
-def _save_state_commands(name):
+def save_state_commands(name):
     """Keep positions and velocities (and the box, for NPT) under ``name`` in LAMMPS itself."""
     commands = [f"fix {name} all store/state 0 x y z vx vy vz"]
     commands += [f"variable {name}_{q} atom f_{name}[{i}]" for i, q in enumerate(("x", "y", "z", "vx", "vy", "vz"), 1)]
@@ -131,8 +131,8 @@ def _save_state_commands(name):
     return commands
 
 
-def _restore_state_commands(name):
-    """Put back what :func:`_save_state_commands` kept (the box first, then the atoms)."""
+def restore_state_commands(name):
+    """Put back what :func:`save_state_commands` kept (the box first, then the atoms)."""
     return [
         f"change_box all x final ${{{name}_xlo}} ${{{name}_xhi}} y final ${{{name}_ylo}} ${{{name}_yhi}} "
         f"z final ${{{name}_zlo}} ${{{name}_zhi}} units box",
@@ -140,7 +140,7 @@ def _restore_state_commands(name):
     ]
 
 
-def _drop_state_commands(name):
+def drop_state_commands(name):
     return [f"unfix {name}"] + [f"variable {name}_{q} delete" for q in
                                 ("x", "y", "z", "vx", "vy", "vz", "xlo", "xhi", "ylo", "yhi", "zlo", "zhi")]
 
@@ -157,9 +157,10 @@ def thermal_protocol(trajectory, settings, potential):
     minimize_commands = md.minimize_commands(**settings.minimize)
     setup = list(md.SESSION_PREAMBLE)
     setup += _random_liquid_commands(trajectory, settings, type_elements)
-    setup += md.potential_commands(potential, type_elements, settings.neighbor_skin_A)
+    # thermo_style first: it resets the thermo_modify settings that potential_commands makes.
     setup += [f"timestep {settings.timestep_ps}", "thermo_style custom step temp pe press vol",
               f"thermo {settings.steps(1.0)}"]
+    setup += md.potential_commands(potential, type_elements, settings.neighbor_skin_A)
     t_melt = trajectory.melt_temperature_K
     first = setup + minimize_commands[:-1] + [  # removes close contacts of the random start
         f"velocity all create {t_melt} {_stage_seed(trajectory.seed, 8)} dist gaussian mom yes rot yes",
@@ -169,21 +170,21 @@ def thermal_protocol(trajectory, settings, potential):
         settings.thermostat_fix(t_melt, trajectory.quench_final_temperature_K),
         f"run {settings.steps(trajectory.quench_time_ps())}",
         "unfix integrate",
-    ] + minimize_commands + _save_state_commands("quenched")
+    ] + minimize_commands + save_state_commands("quenched")
     yield first
     interval = settings.steps(trajectory.snapshot_interval_ps)
     carry = []
     for stage, temperature in enumerate(trajectory.anneal_temperatures_K, start=9):
-        segment = carry + _restore_state_commands("quenched") + [
+        segment = carry + restore_state_commands("quenched") + [
             f"velocity all create {temperature} {_stage_seed(trajectory.seed, stage)} dist gaussian mom yes rot yes",
             settings.thermostat_fix(temperature, temperature),
         ]
         for snapshot in range(trajectory.n_snapshots()):
             if snapshot:
-                segment = _restore_state_commands("snapshot") + _drop_state_commands("snapshot")
-            segment += [f"run {interval}"] + _save_state_commands("snapshot") + minimize_commands
+                segment = restore_state_commands("snapshot") + drop_state_commands("snapshot")
+            segment += [f"run {interval}"] + save_state_commands("snapshot") + minimize_commands
             yield segment
-        carry = _drop_state_commands("snapshot") + ["unfix integrate"]
+        carry = drop_state_commands("snapshot") + ["unfix integrate"]
 
 
 def run_thermal_trajectory(trajectory, settings, potential, log_file=None):
@@ -215,9 +216,12 @@ CATALOGUE_COLUMNS = (
 
 
 def write_trajectory(structures, trajectory, table_path, structure_dir, potential_sha256, lammps_version,
-                     provenance):
+                     provenance, extra_columns=()):
     """Write every IS as extended XYZ into ``structure_dir`` and one catalogue row each into
-    ``table_path`` (Parquet).  Both appear atomically: all structures or none."""
+    ``table_path`` (Parquet).  Both appear atomically: all structures or none.
+
+    The table has :data:`CATALOGUE_COLUMNS`, then ``extra_columns`` (taken from each
+    structure's ``meta``, e.g. the shear protocol's strain and temperature)."""
     import pandas as pd
     from pathlib import Path
 
@@ -246,7 +250,7 @@ def write_trajectory(structures, trajectory, table_path, structure_dir, potentia
                 "potential_sha256": potential_sha256,
                 "lammps_version": lammps_version,
             })
-    table = pd.DataFrame(rows, columns=list(CATALOGUE_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(CATALOGUE_COLUMNS) + list(extra_columns))
     write_parquet(table, table_path, provenance)
     return table
 

@@ -1,0 +1,394 @@
+"""Strain heterogeneity of mechanical samples and its trace in the barcodes (METHOD §1, §4).
+
+Strain.  The per-atom von Mises (local shear invariant) strain of Shimizu, Ogata & Li
+(Mater. Trans. 48, 2923 (2007)) against the pre-shear inherent structure, computed by OVITO's
+``AtomicStrainModifier`` (its ``Shear Strain`` output: for the Green–Lagrangian strain E,
+η = sqrt(E_xy² + E_xz² + E_yz² + ((E_xx−E_yy)² + (E_xx−E_zz)² + (E_yy−E_zz)²)/6)).  A sample's
+strain heterogeneity is the standard deviation of η over its atoms.
+
+Barcode contrast.  Each mechanical sample is paired with the thermal sample nearest to it in
+IS energy per atom, never further than a tolerance; δs = s_thermal − s_mech.  Per pair: the
+standard deviation of δs over the group-1 (Kasper-like) entries and over the group-2 entries,
+and the ratios Σ_group s_thermal / Σ_group s_mech.  Per condition (shear temperature): means
+and standard errors over matched pairs, and the mean strain heterogeneity of the condition.
+
+Standard deviations over atoms or barcode entries are population ones (ddof = 0); standard
+errors over pairs use the sample standard deviation (ddof = 1) / sqrt(n).
+Units: Å, eV/atom; strains and barcode entries are dimensionless.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+STRAIN_STATISTIC_COLUMNS = ("von_mises_strain_std", "von_mises_strain_mean", "von_mises_strain_percentile")
+STRAIN_ARRAY = "von_mises_strain"  # per-atom array name on sheared IS (and in their extended XYZ)
+
+
+# --------------------------------------------------------------------------------------------
+# Per-atom strain
+
+
+def continuous_shear_cell(reference_cell, current_cell, xy_strain):
+    """The basis of ``current_cell``'s lattice that continues the reference cell under simple
+    shear ``xy_strain`` (x += γ·y), undoing LAMMPS' box flips.
+
+    Cells are rows (LAMMPS' lower-triangular convention: a = (l_x,0,0), b = (xy,l_y,0)).  A
+    flipped box has b − n·a in place of b: the same lattice, another basis.  The returned cell
+    has the b vector b + n·a whose tilt is nearest xy_ref + γ·l_y, with n a whole number, so
+    the answer is exact as long as the known strain is right to within l_x / (2 l_y).
+    """
+    reference_cell = np.asarray(reference_cell, dtype=float)
+    cell = np.array(current_cell, dtype=float)
+    a, b = cell[0], cell[1]
+    expected_tilt = reference_cell[1, 0] + xy_strain * reference_cell[1, 1]
+    n = np.round((expected_tilt - b[0]) / a[0])
+    cell[1] = b + n * a
+    return cell
+
+
+def _unwrapped_current_positions(reference_atoms, current_atoms, current_cell):
+    """Current positions continued from the reference ones: affine part of the cell change
+    plus the non-affine displacement taken by the minimum image in the reference cell.
+
+    OVITO's minimum image applied to raw displacements fails once the affine displacement
+    γ·y reaches half the box; subtracting the affine part first leaves only the non-affine
+    displacement (≪ box) to be imaged.
+    """
+    reference_cell = reference_atoms.cell.array
+    fractional = np.linalg.solve(current_cell.T, current_atoms.positions.T).T  # r = s · h
+    fractional_reference = np.linalg.solve(reference_cell.T, reference_atoms.positions.T).T
+    nonaffine = fractional - fractional_reference
+    nonaffine -= np.round(nonaffine)
+    return (fractional_reference + nonaffine) @ current_cell
+
+
+def von_mises_strain(reference_atoms, current_atoms, cutoff_A, xy_strain=None):
+    """Per-atom von Mises (shear invariant) strain of ``current_atoms`` against
+    ``reference_atoms`` (ASE ``Atoms``, same atoms in the same order, periodic cells as rows).
+
+    ``cutoff_A`` (Å): neighbours within it in the reference define each atom's local
+    deformation gradient (OVITO's least-squares fit).  ``xy_strain``: the engineering shear
+    strain applied to the box (x += γ·y) when the current cell may be a flipped basis
+    (LAMMPS' Lees–Edwards shear); it selects the continuous cell by
+    :func:`continuous_shear_cell`.  Without it the current cell is taken as the continuous one.
+
+    The strain includes the affine (cell) part: a homogeneous simple shear γ gives
+    η = sqrt(γ²/4 + γ⁴/12) on every atom.  Raises ``ValueError`` if an atom has too few
+    neighbours within the cutoff for a deformation gradient.
+    """
+    from ovito.io.ase import ase_to_ovito
+    from ovito.modifiers import AtomicStrainModifier
+    from ovito.pipeline import ReferenceConfigurationModifier, StaticSource
+
+    if len(reference_atoms) != len(current_atoms) or \
+            reference_atoms.get_chemical_symbols() != current_atoms.get_chemical_symbols():
+        raise ValueError("reference and current configurations must hold the same atoms in the same order")
+    current_cell = current_atoms.cell.array if xy_strain is None else \
+        continuous_shear_cell(reference_atoms.cell.array, current_atoms.cell.array, xy_strain)
+    current = current_atoms.copy()
+    current.calc = None
+    current.set_cell(current_cell, scale_atoms=False)
+    current.positions = _unwrapped_current_positions(reference_atoms, current_atoms, current_cell)
+    reference = reference_atoms.copy()
+    reference.calc = None
+    data = ase_to_ovito(current)
+    # Positions are already continuous displacements from the reference: no imaging, no
+    # affine re-mapping (either mapping would remove the cell's shear from the strain).
+    data.apply(AtomicStrainModifier(
+        cutoff=cutoff_A, reference=StaticSource(data=ase_to_ovito(reference)),
+        affine_mapping=ReferenceConfigurationModifier.AffineMapping.Off,
+        minimum_image_convention=False, select_invalid_particles=True))
+    invalid = int(data.attributes["AtomicStrain.invalid_particle_count"])
+    if invalid:
+        raise ValueError(f"{invalid} atoms have too few neighbours within {cutoff_A} Å for a local "
+                         "deformation gradient; raise heterogeneity.strain_cutoff_A")
+    return np.asarray(data.particles["Shear Strain"], dtype=np.float64).copy()
+
+
+def heterogeneity_statistic(strains, percentile=95.0):
+    """The strain heterogeneity of one sample: the standard deviation (ddof = 0) of its
+    per-atom von Mises strains, with their mean and ``percentile``-th percentile for context.
+
+    Returns ``{von_mises_strain_std, von_mises_strain_mean, von_mises_strain_percentile}``.
+    """
+    strains = np.asarray(strains, dtype=np.float64)
+    if strains.size == 0:
+        raise ValueError("no strains given")
+    return dict(zip(STRAIN_STATISTIC_COLUMNS, (float(strains.std()), float(strains.mean()),
+                                               float(np.percentile(strains, percentile)))))
+
+
+def annotate_strains(reference_atoms, structures, cutoff_A, percentile=95.0):
+    """Give each sheared IS (``InherentStructure`` with ``meta['strain']``) its per-atom von
+    Mises strain against ``reference_atoms`` (atoms array ``von_mises_strain``) and the
+    :func:`heterogeneity_statistic` entries in its ``meta``.  Returns ``structures``."""
+    for structure in structures:
+        strains = von_mises_strain(reference_atoms, structure.atoms, cutoff_A, xy_strain=structure.meta["strain"])
+        structure.atoms.set_array(STRAIN_ARRAY, strains)
+        structure.meta.update(heterogeneity_statistic(strains, percentile))
+    return structures
+
+
+def summarise_conditions(table, condition_column="shear_T_K"):
+    """Strain heterogeneity per condition from a table with one row per mechanical sample
+    (columns ``condition_column`` and :data:`STRAIN_STATISTIC_COLUMNS`).
+
+    Returns one row per condition: ``n_samples``, the mean of each statistic, and the standard
+    error of the mean heterogeneity (``von_mises_strain_std_sem``; NaN for one sample).
+    """
+    grouped = table.groupby(condition_column, sort=True)
+    summary = grouped[list(STRAIN_STATISTIC_COLUMNS)].mean()
+    summary.insert(0, "n_samples", grouped.size())
+    summary["von_mises_strain_std_sem"] = grouped["von_mises_strain_std"].sem(ddof=1)
+    return summary.reset_index()
+
+
+# --------------------------------------------------------------------------------------------
+# Thermal references and barcode contrast
+
+
+def match_thermal_references(mech_energies_eV_per_atom, thermal_energies_eV_per_atom, tolerance):
+    """For each mechanical sample, the thermal sample nearest in IS energy per atom.
+
+    Returns ``(indices, distances)``: ``indices[i]`` is the position of the nearest thermal
+    energy (ties: the lowest position), or −1 when that distance exceeds ``tolerance``
+    (eV/atom; a distance equal to it matches); ``distances[i]`` = |E_mech − E_thermal| of the
+    nearest one, matched or not (inf when there is no thermal sample).  A thermal sample may
+    be the reference of several mechanical samples.
+    """
+    mech = np.asarray(mech_energies_eV_per_atom, dtype=np.float64).ravel()
+    thermal = np.asarray(thermal_energies_eV_per_atom, dtype=np.float64).ravel()
+    if not (np.isfinite(mech).all() and np.isfinite(thermal).all()):
+        raise ValueError("energies must be finite")
+    if tolerance < 0:
+        raise ValueError("tolerance must be >= 0")
+    if thermal.size == 0:
+        return np.full(mech.size, -1, dtype=np.int64), np.full(mech.size, np.inf)
+    order = np.argsort(thermal, kind="stable")  # equal energies keep their original order
+    ordered = thermal[order]
+    above = np.searchsorted(ordered, mech, side="left")  # first sorted energy >= E_mech
+    candidates = np.stack([np.maximum(above - 1, 0), np.minimum(above, ordered.size - 1)], axis=1)
+    gaps = np.abs(ordered[candidates] - mech[:, None])
+    # The first of a run of equal energies in the stable sort has the lowest position.
+    positions = order[np.searchsorted(ordered, ordered[candidates], side="left")]
+    take_above = (gaps[:, 1] < gaps[:, 0]) | ((gaps[:, 1] == gaps[:, 0]) & (positions[:, 1] < positions[:, 0]))
+    nearest = np.where(take_above, positions[:, 1], positions[:, 0])
+    distances = np.where(take_above, gaps[:, 1], gaps[:, 0])
+    return np.where(distances <= tolerance, nearest, -1).astype(np.int64), distances
+
+
+def _group_masks(groups, k):
+    groups = np.asarray(groups)
+    if groups.shape != (k,) or not np.isin(groups, (1, 2)).all():
+        raise ValueError(f"groups must hold 1 or 2 for each of the {k} barcode entries")
+    return groups == 1, groups == 2
+
+
+def barcode_contrast(s_thermal, s_mech, groups):
+    """Barcode contrast of paired samples (row i of each array is pair i; [n_pairs, K]).
+
+    ``groups`` [K]: 1 (Kasper-like kernel) or 2 for each barcode entry.  Returns ``(delta,
+    table)``: ``delta`` = s_thermal − s_mech [n_pairs, K], and per pair ``std_delta_group1``,
+    ``std_delta_group2`` (population std of δs over the group's entries) and
+    ``ratio_sum_group1``, ``ratio_sum_group2`` (Σ s_thermal / Σ s_mech over the group; NaN
+    when both sums are 0, inf when only the mechanical one is).
+    """
+    s_thermal = np.atleast_2d(np.asarray(s_thermal, dtype=np.float64))
+    s_mech = np.atleast_2d(np.asarray(s_mech, dtype=np.float64))
+    if s_thermal.shape != s_mech.shape:
+        raise ValueError(f"paired barcodes differ in shape: {s_thermal.shape} vs {s_mech.shape}")
+    group1, group2 = _group_masks(groups, s_thermal.shape[1])
+    delta = s_thermal - s_mech
+    table = {}
+    for name, mask in (("group1", group1), ("group2", group2)):
+        table[f"std_delta_{name}"] = delta[:, mask].std(axis=1) if mask.any() else np.full(len(delta), np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            table[f"ratio_sum_{name}"] = s_thermal[:, mask].sum(axis=1) / s_mech[:, mask].sum(axis=1)
+    return delta, pd.DataFrame(table)
+
+
+def pair_table(mech, thermal, barcode_columns, groups, tolerance, energy_column="energy_eV_per_atom",
+               condition_column="shear_T_K"):
+    """One row per mechanical sample: its thermal reference and the barcode contrast.
+
+    ``mech``: ``sample_id``, ``condition_column``, ``energy_column``, ``von_mises_strain_std``
+    and the ``barcode_columns``; ``thermal``: ``sample_id``, ``energy_column`` and the same
+    barcode columns.  Rows flagged ``zero_barcode`` (a sample with no atom at any top ULE)
+    take no part in matching: such mechanical samples stay unmatched, such thermal samples
+    are never references.  Unmatched rows keep NaN contrasts.
+    """
+    barcode_columns = list(barcode_columns)
+    usable_thermal = thermal[~_zero_flags(thermal)].reset_index(drop=True)
+    zero_mech = _zero_flags(mech)
+    indices, distances = match_thermal_references(mech[energy_column], usable_thermal[energy_column], tolerance)
+    indices[zero_mech] = -1
+    matched = indices >= 0
+    mech_energy = mech[energy_column].to_numpy(dtype=np.float64)
+    reference_ids = np.full(len(mech), None, dtype=object)
+    reference_ids[matched] = usable_thermal["sample_id"].to_numpy()[indices[matched]]
+    delta_energy = np.full(len(mech), np.nan)
+    delta_energy[matched] = mech_energy[matched] - usable_thermal[energy_column].to_numpy()[indices[matched]]
+    pairs = pd.DataFrame({
+        "sample_id": mech["sample_id"].to_numpy(),
+        condition_column: mech[condition_column].to_numpy(),
+        "energy_eV_per_atom": mech_energy,
+        "von_mises_strain_std": mech["von_mises_strain_std"].to_numpy(),
+        "zero_barcode": zero_mech,
+        "matched": matched,
+        "thermal_sample_id": reference_ids,
+        "delta_energy_eV_per_atom": delta_energy,
+        "nearest_distance_eV_per_atom": distances,
+    })
+    contrast_columns = ["std_delta_group1", "std_delta_group2", "ratio_sum_group1", "ratio_sum_group2"]
+    for column in contrast_columns:
+        pairs[column] = np.nan
+    if matched.any():
+        _, contrast = barcode_contrast(usable_thermal.loc[indices[matched], barcode_columns].to_numpy(),
+                                       mech.loc[matched, barcode_columns].to_numpy(), groups)
+        pairs.loc[matched, contrast_columns] = contrast[contrast_columns].to_numpy()
+    return pairs
+
+
+def _zero_flags(table):
+    if "zero_barcode" in table:
+        return table["zero_barcode"].to_numpy(dtype=bool)
+    return np.zeros(len(table), dtype=bool)
+
+
+def _sem(values):
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    return float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else np.nan
+
+
+def condition_summary(pairs, condition_column="shear_T_K"):
+    """One row per condition from :func:`pair_table`: ``n_mech``, ``n_matched``, median and
+    max |ΔE| of matched pairs (eV/atom), mean and standard error of std(δs) for each group,
+    mean Σ ratios, and the condition's strain heterogeneity (mean of ``von_mises_strain_std``
+    over all its mechanical samples, matched or not)."""
+    rows = []
+    for condition, rows_of in pairs.groupby(condition_column, sort=True):
+        matched = rows_of[rows_of["matched"]]
+        gaps = matched["delta_energy_eV_per_atom"].abs()
+        rows.append({
+            condition_column: condition,
+            "n_mech": len(rows_of),
+            "n_matched": len(matched),
+            "median_abs_delta_energy_eV_per_atom": float(gaps.median()) if len(matched) else np.nan,
+            "max_abs_delta_energy_eV_per_atom": float(gaps.max()) if len(matched) else np.nan,
+            "std_delta_group1_mean": float(matched["std_delta_group1"].mean()) if len(matched) else np.nan,
+            "std_delta_group1_sem": _sem(matched["std_delta_group1"]),
+            "std_delta_group2_mean": float(matched["std_delta_group2"].mean()) if len(matched) else np.nan,
+            "std_delta_group2_sem": _sem(matched["std_delta_group2"]),
+            "ratio_sum_group1_mean": float(matched["ratio_sum_group1"].mean()) if len(matched) else np.nan,
+            "ratio_sum_group2_mean": float(matched["ratio_sum_group2"].mean()) if len(matched) else np.nan,
+            "strain_heterogeneity": float(rows_of["von_mises_strain_std"].mean()),
+        })
+    return pd.DataFrame(rows)
+
+
+def _pearson(x, y):
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 2:
+        return np.nan
+    x, y = x[keep] - x[keep].mean(), y[keep] - y[keep].mean()
+    denominator = np.sqrt((x ** 2).sum() * (y ** 2).sum())
+    return float((x * y).sum() / denominator) if denominator > 0 else np.nan
+
+
+def heterogeneity_correlation(summary):
+    """Pearson r across conditions of the mean std(δs) with the strain heterogeneity, for
+    group 2 (the paper: strongly positive) and group 1 (the paper: flat).  Conditions without
+    matched pairs are left out; r is NaN with fewer than two conditions or no spread.
+
+    Returns ``{r_group2, r_group1, n_conditions}``.
+    """
+    strain = summary["strain_heterogeneity"]
+    usable = summary["std_delta_group2_mean"].notna() & strain.notna()
+    return {"r_group2": _pearson(summary.loc[usable, "std_delta_group2_mean"], strain[usable]),
+            "r_group1": _pearson(summary.loc[usable, "std_delta_group1_mean"], strain[usable]),
+            "n_conditions": int(usable.sum())}
+
+
+# --------------------------------------------------------------------------------------------
+# One structure of unknown history
+
+
+@dataclass(frozen=True)
+class HeterogeneityVerdict:
+    """The group-2 barcode contrast of one structure against its thermal reference.
+
+    ``spread_group2``/``spread_group1``: std(δs) over group-2/group-1 entries against the
+    reference (NaN without one); ``reference_index``: position of the reference among the
+    thermal samples (−1: none within tolerance); ``energy_distance_eV_per_atom``: |E − E_ref|;
+    ``thermal_upper``: upper end of the thermal range at this energy (NaN if too few thermal
+    samples); ``n_thermal_window``: thermal samples (besides the reference) within tolerance;
+    ``closest_condition``: the mechanical condition whose mean group-2 spread is nearest.
+    """
+
+    spread_group2: float
+    spread_group1: float
+    reference_index: int
+    energy_distance_eV_per_atom: float
+    thermal_upper: float
+    n_thermal_window: int
+    closest_condition: object
+    verdict: str
+
+
+def assess_heterogeneity(barcode, energy_eV_per_atom, thermal_barcodes, thermal_energies_eV_per_atom, groups,
+                         tolerance, thermal_quantile, min_thermal_window, summary=None,
+                         condition_column="shear_T_K"):
+    """The paper's two-step recipe, second step: contrast a structure's barcode with the
+    thermal reference at its (predicted) energy and judge its heterogeneity.
+
+    Rule.  The reference r is the thermal sample nearest in energy (within ``tolerance``,
+    eV/atom).  The structure's spread σ = std over group-2 entries of s_r − s.  The *thermal
+    range* is the spread between r and the other thermal samples within ``tolerance`` of the
+    structure's energy, σ_t = std_group2(s_r − s_t); its upper end is the ``thermal_quantile``
+    quantile of the σ_t.  σ above it: "more heterogeneous than thermally processed glass at
+    this energy"; otherwise "within the thermal range".  With fewer than
+    ``min_thermal_window`` such thermal samples the verdict is "undetermined".  With a
+    per-condition ``summary`` (:func:`condition_summary`) the verdict also names the
+    mechanical condition whose mean group-2 spread is nearest to σ.
+    """
+    thermal_barcodes = np.atleast_2d(np.asarray(thermal_barcodes, dtype=np.float64))
+    thermal_energies = np.asarray(thermal_energies_eV_per_atom, dtype=np.float64)
+    barcode = np.asarray(barcode, dtype=np.float64)
+    _, group2 = _group_masks(groups, barcode.size)
+    indices, distances = match_thermal_references([energy_eV_per_atom], thermal_energies, tolerance)
+    reference, distance = int(indices[0]), float(distances[0])
+    if reference < 0:
+        return HeterogeneityVerdict(np.nan, np.nan, -1, distance, np.nan, 0, None,
+                                    f"no thermal reference within {tolerance} eV/atom of {energy_eV_per_atom:.4f} "
+                                    f"eV/atom (nearest {distance:.4f} away): heterogeneity cannot be assessed")
+    _, contrast = barcode_contrast(thermal_barcodes[reference], barcode, groups)
+    spread, spread_group1 = float(contrast["std_delta_group2"][0]), float(contrast["std_delta_group1"][0])
+    window = np.flatnonzero(np.abs(thermal_energies - energy_eV_per_atom) <= tolerance)
+    window = window[window != reference]
+    thermal_spreads = (thermal_barcodes[reference] - thermal_barcodes[window])[:, group2].std(axis=1)
+    closest = None
+    if summary is not None and summary["std_delta_group2_mean"].notna().any():
+        known = summary[summary["std_delta_group2_mean"].notna()]
+        closest = known[condition_column].iloc[int(np.argmin(np.abs(known["std_delta_group2_mean"] - spread)))]
+    if window.size < min_thermal_window:
+        upper = np.nan
+        verdict = (f"group-2 spread {spread:.4g}; undetermined: only {window.size} other thermal samples within "
+                   f"{tolerance} eV/atom (need {min_thermal_window})")
+    else:
+        upper = float(np.quantile(thermal_spreads, thermal_quantile))
+        if spread > upper:
+            verdict = (f"group-2 spread {spread:.4g} is above the thermal range (≤ {upper:.4g}): more heterogeneous "
+                       "than thermally processed glass at this energy")
+        else:
+            verdict = (f"group-2 spread {spread:.4g} is within the thermal range (≤ {upper:.4g}): as homogeneous as "
+                       "thermally processed glass at this energy")
+    if closest is not None:
+        from .shear import condition_label
+
+        verdict += f"; closest mechanical condition: {condition_label(closest)}"
+    return HeterogeneityVerdict(spread, spread_group1, reference, distance, upper, int(window.size), closest, verdict)

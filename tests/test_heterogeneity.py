@@ -1,0 +1,217 @@
+"""Strain heterogeneity and barcode contrast: the analytic strain of a homogeneous shear (with
+and without LAMMPS' box flip), matching within a tolerance, and the contrast arithmetic."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from ase.build import bulk
+
+from mgbarcode import heterogeneity as het
+
+
+def affinely_sheared(reference, shear_strain, flip):
+    """``reference`` under simple shear x += γ·y; with ``flip`` the cell's b vector is then
+    replaced by b − a, as LAMMPS does when the tilt passes half the box (same lattice)."""
+    sheared = reference.copy()
+    deformation = np.eye(3)
+    deformation[0, 1] = shear_strain
+    sheared.set_cell(reference.cell.array @ deformation.T, scale_atoms=True)
+    if flip:
+        cell = sheared.cell.array.copy()
+        cell[1] -= cell[0]
+        sheared.set_cell(cell, scale_atoms=False)
+    sheared.wrap()
+    return sheared
+
+
+def simple_shear_von_mises(shear_strain):
+    """η of OVITO's definition for F = I + γ e_x⊗e_y: E = (FᵀF − I)/2 has E_xy = γ/2,
+    E_yy = γ²/2 and no other component, so η² = E_xy² + ((E_xx−E_yy)² + (E_yy−E_zz)²)/6."""
+    e_xy, e_yy = shear_strain / 2, shear_strain ** 2 / 2
+    return np.sqrt(e_xy ** 2 + (e_yy ** 2 + e_yy ** 2) / 6)
+
+
+@pytest.fixture(scope="module")
+def crystal():
+    atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat(4)
+    atoms.rattle(0.03, seed=3)  # an arbitrary (non-lattice) reference: the strain is still uniform
+    return atoms
+
+
+@pytest.mark.parametrize("shear_strain", [0.3, 1.0])
+@pytest.mark.parametrize("flip", [False, True])
+def test_affine_simple_shear_gives_the_analytic_uniform_strain(crystal, shear_strain, flip):
+    expected = simple_shear_von_mises(shear_strain)
+    assert expected == pytest.approx(np.sqrt(shear_strain ** 2 / 4 + shear_strain ** 4 / 12))
+    sheared = affinely_sheared(crystal, shear_strain, flip)
+    strains = het.von_mises_strain(crystal, sheared, cutoff_A=3.0, xy_strain=shear_strain)
+    assert strains.shape == (len(crystal),)
+    np.testing.assert_allclose(strains, expected, rtol=1e-9)
+    statistic = het.heterogeneity_statistic(strains, percentile=95.0)
+    assert statistic["von_mises_strain_std"] == pytest.approx(0.0, abs=1e-9)
+    assert statistic["von_mises_strain_mean"] == pytest.approx(expected)
+
+
+def test_a_flipped_cell_without_the_strain_is_wrong(crystal):
+    """Why the strain must be passed: read naively, the flipped basis is a different shear."""
+    sheared = affinely_sheared(crystal, 0.3, flip=True)
+    naive = het.von_mises_strain(crystal, sheared, cutoff_A=3.0)
+    assert abs(naive.mean() - simple_shear_von_mises(0.3)) > 0.1
+
+
+def test_continuous_cell_undoes_repeated_flips(crystal):
+    cell = crystal.cell.array
+    for shear_strain in (0.2, 0.7, 1.6, -0.9):
+        continuous = cell.copy()
+        continuous[1, 0] += shear_strain * cell[1, 1]
+        for n in (-2, -1, 0, 1):
+            flipped = continuous.copy()
+            flipped[1] += n * flipped[0]
+            np.testing.assert_allclose(het.continuous_shear_cell(cell, flipped, shear_strain), continuous, atol=1e-12)
+
+
+def test_strain_heterogeneity_statistic_and_condition_summary():
+    strains = np.array([0.0, 0.1, 0.2, 0.3])
+    statistic = het.heterogeneity_statistic(strains, percentile=50.0)
+    assert statistic == pytest.approx({"von_mises_strain_std": np.std(strains), "von_mises_strain_mean": 0.15,
+                                       "von_mises_strain_percentile": 0.15})
+    table = pd.DataFrame({"shear_T_K": [300.0, 300.0, 700.0], "von_mises_strain_std": [0.1, 0.3, 0.05],
+                          "von_mises_strain_mean": [0.2, 0.2, 0.1], "von_mises_strain_percentile": [0.4, 0.4, 0.2]})
+    summary = het.summarise_conditions(table)
+    assert summary["shear_T_K"].tolist() == [300.0, 700.0]
+    assert summary["n_samples"].tolist() == [2, 1]
+    assert summary["von_mises_strain_std"].tolist() == pytest.approx([0.2, 0.05])
+    assert summary["von_mises_strain_std_sem"].iloc[0] == pytest.approx(np.std([0.1, 0.3], ddof=1) / np.sqrt(2))
+    assert np.isnan(summary["von_mises_strain_std_sem"].iloc[1])
+
+
+def test_matching_never_exceeds_the_tolerance_and_takes_the_nearest():
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        thermal = np.round(rng.uniform(-4.70, -4.60, rng.integers(1, 30)), rng.integers(2, 6))  # rounding makes ties
+        mech = rng.uniform(-4.72, -4.58, rng.integers(1, 30))
+        tolerance = rng.uniform(0.0, 0.02)
+        indices, distances = het.match_thermal_references(mech, thermal, tolerance)
+        gaps = np.abs(mech[:, None] - thermal[None, :])
+        np.testing.assert_allclose(distances, gaps.min(axis=1))
+        matched = indices >= 0
+        assert (distances[matched] <= tolerance).all() and (distances[~matched] > tolerance).all()
+        assert (np.abs(mech[matched] - thermal[indices[matched]]) <= tolerance).all()
+        # the nearest one, and the lowest position among equally near ones
+        np.testing.assert_array_equal(indices[matched], gaps.argmin(axis=1)[matched])
+    indices, distances = het.match_thermal_references([-4.6], [], 0.01)
+    assert indices.tolist() == [-1] and np.isinf(distances).all()
+
+
+def test_barcode_contrast_of_identical_barcodes_is_zero_with_unit_ratios():
+    rng = np.random.default_rng(1)
+    groups = np.array([1] * 5 + [2] * 3)
+    s = rng.dirichlet(np.ones(8), size=4)
+    delta, table = het.barcode_contrast(s, s.copy(), groups)
+    assert (delta == 0).all()
+    assert (table[["std_delta_group1", "std_delta_group2"]].to_numpy() == 0).all()
+    np.testing.assert_allclose(table[["ratio_sum_group1", "ratio_sum_group2"]].to_numpy(), 1.0)
+
+
+def test_barcode_contrast_by_hand():
+    groups = np.array([1, 1, 2, 2])
+    thermal = np.array([[0.4, 0.2, 0.3, 0.1]])
+    mech = np.array([[0.3, 0.3, 0.1, 0.3]])
+    delta, table = het.barcode_contrast(thermal, mech, groups)
+    np.testing.assert_allclose(delta, [[0.1, -0.1, 0.2, -0.2]])
+    assert table["std_delta_group1"][0] == pytest.approx(0.1)
+    assert table["std_delta_group2"][0] == pytest.approx(0.2)
+    assert table["ratio_sum_group1"][0] == pytest.approx(1.0)
+    assert table["ratio_sum_group2"][0] == pytest.approx(0.4 / 0.4)
+
+
+def synthetic_samples(seed=2):
+    """Thermal barcodes close to a smooth energy trend; mechanical ones with group-2 noise
+    that grows as the temperature falls (as the paper reports), strain std likewise."""
+    rng = np.random.default_rng(seed)
+    groups = np.array([1] * 6 + [2] * 4)
+    columns = [f"s_{i:02d}" for i in range(1, 11)]
+
+    def barcode(energy, group2_noise, n):
+        base = np.linspace(1.0, 2.0, 10) + 30.0 * (energy[:, None] + 4.65) * np.linspace(-1, 1, 10)
+        noisy = base + rng.normal(0, 0.01, (n, 10))
+        noisy[:, groups == 2] += rng.normal(0, group2_noise, (n, 4))
+        noisy = np.clip(noisy, 1e-6, None)
+        return noisy / noisy.sum(axis=1, keepdims=True)
+
+    thermal_energy = np.linspace(-4.68, -4.62, 61)
+    thermal = pd.DataFrame(barcode(thermal_energy, 0.0, 61), columns=columns)
+    thermal.insert(0, "energy_eV_per_atom", thermal_energy)
+    thermal.insert(0, "sample_id", [f"t{i}" for i in range(61)])
+    frames = []
+    for temperature, noise, strain_std in ((300.0, 0.3, 0.12), (500.0, 0.15, 0.08), (700.0, 0.05, 0.05)):
+        energy = rng.uniform(-4.67, -4.63, 8)
+        frame = pd.DataFrame(barcode(energy, noise, 8), columns=columns)
+        frame.insert(0, "von_mises_strain_std", strain_std + rng.normal(0, 0.002, 8))
+        frame.insert(0, "energy_eV_per_atom", energy)
+        frame.insert(0, "shear_T_K", temperature)
+        frame.insert(0, "sample_id", [f"m{temperature:g}_{i}" for i in range(8)])
+        frames.append(frame)
+    mech = pd.concat(frames, ignore_index=True)
+    mech.loc[0, "energy_eV_per_atom"] = -4.60  # beyond every thermal energy: must stay unmatched
+    return thermal, mech, columns, groups
+
+
+def test_pairs_condition_summary_and_correlation():
+    thermal, mech, columns, groups = synthetic_samples()
+    tolerance = 0.001
+    pairs = het.pair_table(mech, thermal, columns, groups, tolerance)
+    assert len(pairs) == len(mech)
+    assert not pairs.loc[0, "matched"] and np.isnan(pairs.loc[0, "std_delta_group2"])
+    matched = pairs[pairs["matched"]]
+    assert (matched["delta_energy_eV_per_atom"].abs() <= tolerance).all()
+    summary = het.condition_summary(pairs)
+    assert summary["shear_T_K"].tolist() == [300.0, 500.0, 700.0]
+    assert summary["n_mech"].tolist() == [8, 8, 8]
+    assert summary["n_matched"].tolist() == [7, 8, 8]
+    assert (summary["max_abs_delta_energy_eV_per_atom"] <= tolerance).all()
+    # group 2 spread grows with the built-in heterogeneity; group 1 does not
+    assert summary["std_delta_group2_mean"].is_monotonic_decreasing
+    assert (summary["std_delta_group2_sem"] > 0).all()
+    correlation = het.heterogeneity_correlation(summary)
+    assert correlation["n_conditions"] == 3
+    assert correlation["r_group2"] > 0.9
+
+
+def test_verdict_separates_a_heterogeneous_structure_from_a_thermal_one():
+    thermal, mech, columns, groups = synthetic_samples()
+    thermal_barcodes = thermal[columns].to_numpy()
+    energies = thermal["energy_eV_per_atom"].to_numpy()
+    pairs = het.pair_table(mech, thermal, columns, groups, 0.003)
+    summary = het.condition_summary(pairs)
+    kwargs = dict(groups=groups, tolerance=0.003, thermal_quantile=0.95, min_thermal_window=3, summary=summary)
+    # a thermal sample itself, assessed against the others (the nearest is itself: spread 0)
+    thermal_like = het.assess_heterogeneity(thermal_barcodes[30], energies[30], thermal_barcodes, energies, **kwargs)
+    assert thermal_like.spread_group2 == pytest.approx(0.0) and "within the thermal range" in thermal_like.verdict
+    hot = mech[mech["shear_T_K"] == 300.0].iloc[1]
+    verdict = het.assess_heterogeneity(hot[columns].to_numpy(float), hot["energy_eV_per_atom"], thermal_barcodes,
+                                       energies, **kwargs)
+    assert verdict.spread_group2 > verdict.thermal_upper and "above the thermal range" in verdict.verdict
+    assert verdict.closest_condition == 300.0 and "M300" in verdict.verdict
+    far = het.assess_heterogeneity(thermal_barcodes[0], -4.50, thermal_barcodes, energies, **kwargs)
+    assert far.reference_index == -1 and "cannot be assessed" in far.verdict
+    few = het.assess_heterogeneity(thermal_barcodes[30], energies[30], thermal_barcodes, energies,
+                                   **{**kwargs, "min_thermal_window": 100})
+    assert "undetermined" in few.verdict
+
+
+def test_zero_barcodes_and_no_thermal_samples_stay_unmatched():
+    thermal, mech, columns, groups = synthetic_samples()
+    mech = mech.assign(zero_barcode=False)
+    mech.loc[3, "zero_barcode"] = True
+    thermal = thermal.assign(zero_barcode=False)
+    pairs = het.pair_table(mech, thermal, columns, groups, 0.001)
+    assert not pairs.loc[3, "matched"] and pairs.loc[3, "zero_barcode"]
+    # a zero-barcode thermal sample is never a reference
+    thermal.loc[:, "zero_barcode"] = True
+    assert not het.pair_table(mech, thermal, columns, groups, 0.001)["matched"].any()
+    empty = het.pair_table(mech, thermal.iloc[:0], columns, groups, 0.001)
+    assert not empty["matched"].any() and np.isinf(empty["nearest_distance_eV_per_atom"]).all()
+    summary = het.condition_summary(empty)
+    assert (summary["n_matched"] == 0).all() and summary["std_delta_group2_mean"].isna().all()
+    assert het.heterogeneity_correlation(summary)["n_conditions"] == 0
