@@ -24,6 +24,7 @@ wildcard_constraints:
 include: "workflow/rules/samples.smk"
 include: "workflow/rules/ules.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/heterogeneity.smk"
 
 
 rule all:

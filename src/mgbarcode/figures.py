@@ -161,3 +161,61 @@ def ule_count_vs_threshold(thresholds, n_ules, output, chosen_threshold=None):
     ax.set_xlabel("similarity threshold Δ_th (unitless)")
     ax.set_ylabel("number of ULEs")
     return save_figure(fig, output)
+
+
+def strain_distributions(strains_by_condition, output, n_bins=60):
+    """Probability density of the per-atom von Mises strain (unitless) of each condition's
+    sheared IS, one curve per condition (paper Fig. 5).  ``strains_by_condition``:
+    ``{label: 1-D array}``."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    upper = max(float(np.percentile(v, 99.5)) for v in strains_by_condition.values())
+    bins = np.linspace(0.0, upper, n_bins)
+    for label, strains in strains_by_condition.items():
+        ax.hist(strains, bins=bins, density=True, histtype="step", linewidth=1.5,
+                label=f"{label} (std {np.std(strains):.3f})")
+    ax.set_xlabel("atomic von Mises strain η (unitless)")
+    ax.set_ylabel("probability density")
+    ax.legend(fontsize="small")
+    return save_figure(fig, output)
+
+
+def barcode_pairs(pairs, groups, output):
+    """Barcodes of a thermal reference and a mechanical sample side by side, one panel per
+    condition (paper Fig. 5/6).  ``pairs``: ``[(label, s_thermal, s_mech, ΔE eV/atom)]``."""
+    groups = np.asarray(groups)
+    entries = np.arange(1, len(groups) + 1)
+    fig, axes = plt.subplots(len(pairs), 1, figsize=(7, 1.6 * len(pairs) + 0.6), sharex=True, squeeze=False)
+    for ax, (label, s_thermal, s_mech, gap) in zip(axes[:, 0], pairs):
+        ax.bar(entries - 0.2, s_thermal, width=0.4, color="tab:grey", label="thermal reference")
+        ax.bar(entries + 0.2, s_mech, width=0.4, color="tab:red", label="mechanical")
+        _group_boundary(ax, groups)
+        ax.set_ylabel("s_i")
+        ax.set_title(f"{label}: ΔE = {1000 * gap:+.2f} meV/atom", fontsize="small")
+    axes[0, 0].legend(fontsize="x-small", loc="upper right")
+    axes[-1, 0].set_xlabel("barcode entry i")
+    return save_figure(fig, output)
+
+
+def heterogeneity_trends(summary, labels, output):
+    """Left: mean Σ group-1 and Σ group-2 ratios (thermal/mechanical) per condition.  Right:
+    std(δs) over group 1 and group 2 (mean ± s.e. over matched pairs) against the strain
+    heterogeneity of each condition (paper Fig. 6).  ``summary``: from
+    :func:`mgbarcode.heterogeneity.condition_summary`."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    positions = np.arange(len(summary))
+    left.bar(positions - 0.2, summary["ratio_sum_group1_mean"], width=0.4, color=GROUP_COLOURS[1], label="Σ group 1")
+    left.bar(positions + 0.2, summary["ratio_sum_group2_mean"], width=0.4, color=GROUP_COLOURS[2], label="Σ group 2")
+    left.axhline(1.0, color="k", linewidth=0.8)
+    left.set_xticks(positions, labels)
+    left.set_ylabel("ratio thermal / mechanical")
+    left.legend(fontsize="small")
+    strain = summary["strain_heterogeneity"]
+    for group in (1, 2):
+        right.errorbar(strain, summary[f"std_delta_group{group}_mean"], yerr=summary[f"std_delta_group{group}_sem"],
+                       fmt="o-", capsize=3, color=GROUP_COLOURS[group], label=f"group {group}")
+    for x, y, label in zip(strain, summary["std_delta_group2_mean"], labels):
+        right.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize="x-small")
+    right.set_xlabel("strain heterogeneity: std of atomic von Mises strain")
+    right.set_ylabel("std(δs_i) within group")
+    right.legend(fontsize="small")
+    return save_figure(fig, output)

@@ -1,12 +1,16 @@
 # Shared by all rule files. Config check, paths, input functions.
 import mgbarcode.config as mgb_config
+from mgbarcode.shear import shear_trajectories, shear_trajectory_by_id
 
 CONFIG_SOURCE = "the config (config/config.yaml and any --configfile/--config)"
 mgb_config.validate(config, source=CONFIG_SOURCE)
 
 R = config["results_dir"].rstrip("/")
 THERMAL_TRAJECTORIES = mgb_config.thermal_trajectories(config)
-TRAJECTORY_IDS = [t.trajectory_id for t in THERMAL_TRAJECTORIES]
+THERMAL_IDS = [t.trajectory_id for t in THERMAL_TRAJECTORIES]
+MECH_IDS = [t.trajectory_id for t in shear_trajectories(config)]
+# Thermal and mechanical trajectories share the downstream rules (catalogue, SOAP, encoding).
+TRAJECTORY_IDS = THERMAL_IDS + MECH_IDS
 # Feature tables the energy models learn from, and their feature-column prefixes.
 FEATURE_TABLES = {"fractions": f"{R}/encoding/fractions.parquet", "barcode": f"{R}/barcode/barcodes.parquet"}
 FEATURE_PREFIX = {"fractions": "ule_", "barcode": "s_"}
@@ -21,6 +25,10 @@ def resources_for(rule_name):
 
 def trajectory_param(wildcards):
     return mgb_config.trajectory_by_id(config, wildcards.trajectory)
+
+
+def shear_param(wildcards):
+    return shear_trajectory_by_id(config, wildcards.trajectory)
 
 
 def trajectory_tables(wildcards=None):
@@ -44,4 +52,5 @@ def final_outputs():
         f"{R}/model/metrics.json",
         f"{R}/barcode/top_ules.parquet",
         f"{R}/figures/parity.png",
+        f"{R}/heterogeneity/summary.parquet",
     ]

@@ -10,6 +10,8 @@ rule thermal_trajectory:
         lammps=f"{R}/logs/thermal_trajectory/{{trajectory}}.lammps.log",
     benchmark:
         f"{R}/benchmarks/thermal_trajectory/{{trajectory}}.tsv"
+    wildcard_constraints:
+        trajectory="|".join(THERMAL_IDS),
     params:
         trajectory=trajectory_param,
         md=config["md"],

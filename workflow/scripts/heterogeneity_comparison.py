@@ -1,0 +1,51 @@
+"""Snakemake job: thermal references at matching IS energy for every mechanical sample, the
+barcode contrast δs, per-condition summary, its correlation with strain heterogeneity, figures."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mgbarcode import barcode, figures, heterogeneity, logs, provenance, shear
+from mgbarcode.io import read_structure, write_json, write_parquet
+
+log = logs.to_file(snakemake.log[0])
+inputs, out, params = snakemake.input, snakemake.output, snakemake.params
+top = pd.read_parquet(inputs.top_ules)
+names = barcode.barcode_column_names(len(top))
+table = pd.read_parquet(inputs.barcodes).merge(pd.read_parquet(inputs.catalogue), on="sample_id", validate="one_to_one")
+mech = table[table["split"] == shear.MECH_SPLIT].reset_index(drop=True)
+thermal = table[table["split"].isin(params.reference_splits)].reset_index(drop=True)
+pairs = heterogeneity.pair_table(mech, thermal, names, top["group"].to_numpy(), params.tolerance)
+summary = heterogeneity.condition_summary(pairs)
+summary.insert(1, "condition", [shear.condition_label(t) for t in summary["shear_T_K"]])
+correlation = heterogeneity.heterogeneity_correlation(summary)
+for row in summary.itertuples():
+    log.info("%s: %d of %d mechanical samples matched (median |dE| %.2f meV/atom); std(ds) group 1 %.4f, group 2 "
+             "%.4f; strain heterogeneity %.4f", row.condition, row.n_matched, row.n_mech,
+             1000 * row.median_abs_delta_energy_eV_per_atom, row.std_delta_group1_mean, row.std_delta_group2_mean,
+             row.strain_heterogeneity)
+log.info("Pearson r with strain heterogeneity across conditions: group 2 %.3f, group 1 %.3f (%d conditions)",
+         correlation["r_group2"], correlation["r_group1"], correlation["n_conditions"])
+record = provenance.record(snakemake.config)
+write_parquet(pairs, out.pairs, record)
+write_parquet(summary, out.summary, record)
+write_json(out.correlation, {**correlation, "energy_tolerance_eV_per_atom": params.tolerance,
+                             "reference_splits": list(params.reference_splits),
+                             "n_mech": int(len(pairs)), "n_matched": int(pairs["matched"].sum()), "provenance": record})
+
+strains = {}
+for temperature, rows in mech.groupby("shear_T_K"):
+    arrays = [read_structure(Path(path)).arrays[heterogeneity.STRAIN_ARRAY] for path in rows["structure"]]
+    strains[shear.condition_label(temperature)] = np.concatenate(arrays)
+figures.strain_distributions(strains, (out.strains, out.strains_svg))
+shown = []
+for temperature, rows in pairs[pairs["matched"]].groupby("shear_T_K"):
+    closest = rows.loc[rows["delta_energy_eV_per_atom"].abs().idxmin()]
+    s_mech = mech.loc[mech["sample_id"] == closest["sample_id"], names].to_numpy()[0]
+    s_thermal = thermal.loc[thermal["sample_id"] == closest["thermal_sample_id"], names].to_numpy()[0]
+    shown.append((shear.condition_label(temperature), s_thermal, s_mech, closest["delta_energy_eV_per_atom"]))
+if not shown:
+    log.warning("no mechanical sample has a thermal reference within %.4f eV/atom", params.tolerance)
+    shown = [("no matched pair", np.zeros(len(names)), np.zeros(len(names)), np.nan)]
+figures.barcode_pairs(shown, top["group"], (out.pairs_figure, out.pairs_figure_svg))
+figures.heterogeneity_trends(summary, summary["condition"], (out.trends, out.trends_svg))
