@@ -27,6 +27,10 @@ include: "workflow/rules/model.smk"
 include: "workflow/rules/heterogeneity.smk"
 
 
+localrules:
+    all,
+
+
 rule all:
     input:
         final_outputs(),

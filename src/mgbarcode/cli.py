@@ -2,6 +2,10 @@
 
 ``mgbarcode check-setup [--configfile F …]``: checks that the configured potential exists
 and is usable and that the LAMMPS module loads; says how to fix it if not.
+
+``mgbarcode assess STRUCTURE … [--results DIR] [--minimize] [--types Cu,Zr] [--output F]``:
+barcode, predicted IS energy, thermal reference and heterogeneity verdict of each structure
+(extended XYZ, LAMMPS data or dump), from a finished results folder.
 """
 
 import argparse
@@ -58,7 +62,43 @@ def check_setup(argv):
     return 0
 
 
-COMMANDS = {"check-setup": check_setup}
+def assess(argv):
+    """Print a one-line verdict per structure and write the full reports as JSON."""
+    parser = argparse.ArgumentParser(prog="mgbarcode assess", description=(
+        "Barcode, predicted inherent-structure energy and heterogeneity verdict of structures, "
+        "from a finished mgbarcode results folder."))
+    parser.add_argument("structures", nargs="+", help="extended XYZ (.xyz/.extxyz), LAMMPS data (.data/.lmp) "
+                        "or dump (.dump/.lammpstrj) files")
+    parser.add_argument("--configfile", nargs="+", action="extend", default=[],
+                        help="the config files the results were made with (over config/config.yaml)")
+    parser.add_argument("--results", help="results folder of a finished run (default: the config's results_dir)")
+    parser.add_argument("--minimize", action="store_true",
+                        help="CG-minimise each structure to its inherent structure with the configured potential first")
+    parser.add_argument("--types", help="element of each LAMMPS atom type, in type order, e.g. Cu,Zr")
+    parser.add_argument("--output", default="assessment.json", help="JSON report (default: assessment.json)")
+    args = parser.parse_args(argv)
+    from . import assess as assess_module
+    from . import config as config_module
+    from .io import write_text
+
+    try:
+        config = merged_config(args.configfile)
+        config_module.validate(config, source=" + ".join(["config/config.yaml", *args.configfile]))
+        pipeline = assess_module.TrainedPipeline.load(args.results or config["results_dir"], config)
+        type_elements = args.types.split(",") if args.types else None
+        reports = [assess_module.assess(path, pipeline, minimize=args.minimize, type_elements=type_elements)
+                   for path in args.structures]
+    except InputError as error:
+        print(f"mgbarcode assess: {error}", file=sys.stderr)
+        return 1
+    for report in reports:
+        print(assess_module.headline(report))
+    write_text(args.output, assess_module.to_json(reports))
+    print(f"full reports: {args.output}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"check-setup": check_setup, "assess": assess}
 
 
 def main(argv=None):

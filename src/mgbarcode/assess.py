@@ -1,0 +1,176 @@
+"""Assess any structure with a finished pipeline: its barcode, predicted IS energy, thermal
+reference and heterogeneity verdict (the paper's two-step recipe, as one call).
+
+Everything comes from a ``results`` folder of a finished run; nothing is retrained.
+"""
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import barcode as barcode_module
+from . import descriptors, heterogeneity, learning, md, structures, ules
+from .errors import InputError
+from .io import read_provenance
+
+
+@dataclass
+class TrainedPipeline:
+    """The pieces of a finished run that assessing a structure needs."""
+
+    results_dir: Path
+    config: dict
+    dictionary: ules.UleDictionary
+    threshold: float
+    top_ules: pd.DataFrame
+    fractions_model: object
+    barcode_model: object
+    thermal: pd.DataFrame     # reference samples: sample_id, energy_eV_per_atom, barcode columns
+    summary: pd.DataFrame     # per-condition heterogeneity summary (may be empty)
+
+    @property
+    def barcode_columns(self):
+        return barcode_module.barcode_column_names(len(self.top_ules))
+
+    @classmethod
+    def load(cls, results_dir, config):
+        """Read a results folder and check that its parts belong together."""
+        results = Path(results_dir)
+        paths = {
+            "dictionary": results / "ules" / "dictionary.parquet",
+            "threshold": results / "ules" / "threshold.json",
+            "top_ules": results / "barcode" / "top_ules.parquet",
+            "barcodes": results / "barcode" / "barcodes.parquet",
+            "catalogue": results / "samples.parquet",
+            "fractions_model": results / "model" / "fractions_model.json",
+            "barcode_model": results / "model" / "barcode_model.json",
+            "fractions_fit": results / "model" / "fractions_fit.json",
+            "barcode_fit": results / "model" / "barcode_fit.json",
+        }
+        for name, path in paths.items():
+            if not path.is_file():
+                raise InputError(path, name, "not found: the results folder is not from a finished run",
+                                 f"run the workflow to the end (snakemake --config results_dir={results}) "
+                                 "or pass --results with a finished folder")
+        dictionary = ules.read_dictionary(paths["dictionary"])
+        dictionary_hash = read_provenance(paths["dictionary"]).get("config_sha256")
+        for name in ("top_ules", "barcodes"):
+            if read_provenance(paths[name]).get("config_sha256") != dictionary_hash:
+                raise InputError(paths[name], "provenance.config_sha256",
+                                 "made with another configuration than the ULE dictionary",
+                                 "rerun the workflow so that every stage comes from one configuration")
+        for name in ("fractions_fit", "barcode_fit"):
+            fit_hash = json.loads(paths[name].read_text())["provenance"]["config_sha256"]
+            if fit_hash != dictionary_hash:
+                raise InputError(paths[name], "provenance.config_sha256",
+                                 "the model belongs to another dictionary (another configuration)",
+                                 "retrain the models on this dictionary (rerun the workflow)")
+        fractions_model = learning.load_booster(paths["fractions_model"])
+        barcode_model = learning.load_booster(paths["barcode_model"])
+        top_ules = pd.read_parquet(paths["top_ules"])
+        if fractions_model.num_features() != len(dictionary.frame):
+            raise InputError(paths["fractions_model"], "features", f"{fractions_model.num_features()} features but "
+                             f"the dictionary has {len(dictionary.frame)} ULEs",
+                             "the model belongs to another dictionary: rerun the workflow")
+        if barcode_model.num_features() != len(top_ules) or top_ules["ule_id"].max() >= len(dictionary.frame):
+            raise InputError(paths["barcode_model"], "features", "the barcode model does not fit the top ULEs "
+                             "of this dictionary", "the model belongs to another dictionary: rerun the workflow")
+        catalogue = pd.read_parquet(paths["catalogue"], columns=["sample_id", "split", "energy_eV_per_atom"])
+        thermal = pd.read_parquet(paths["barcodes"]).merge(catalogue, on="sample_id")
+        thermal = thermal[thermal["split"].isin(["train", "test"]) & ~thermal["zero_barcode"]].reset_index(drop=True)
+        summary_path = results / "heterogeneity" / "summary.parquet"
+        summary = pd.read_parquet(summary_path) if summary_path.is_file() else pd.DataFrame()
+        threshold = json.loads(paths["threshold"].read_text())["threshold"]
+        return cls(results, config, dictionary, threshold, top_ules, fractions_model, barcode_model, thermal, summary)
+
+
+def assess(path, pipeline, minimize=False, type_elements=None):
+    """Assess one structure file; returns a JSON-serialisable dict.
+
+    ``minimize``: first CG-minimise it to its inherent structure with the configured potential
+    (the models were trained on inherent structures); the IS energy LAMMPS finds is reported
+    beside the prediction.  ``type_elements``: element of each LAMMPS atom type.
+    """
+    config = pipeline.config
+    species = sorted(set(pipeline.dictionary.frame["species"]) | set(config["soap"]["species"]))
+    atoms = structures.read(path, type_elements=type_elements)
+    structures.check(atoms, path, allowed_species=config["soap"]["species"])
+    if len(atoms) < 2:
+        raise InputError(path, "atoms", "a single atom has no environment to describe", "give a bulk structure")
+    computed_energy = math.nan
+    if minimize:
+        potential = md.Potential.from_config(config["potential"])
+        potential.check(required_elements=set(atoms.get_chemical_symbols()))
+        atoms = md.evaluate(atoms, potential, config["md"]["neighbor_skin_A"], config["md"]["minimize"])
+        computed_energy = atoms.get_potential_energy() / len(atoms)
+    soap = descriptors.make_soap(**config["soap"])
+    unit_vectors, _ = descriptors.soap_vectors(atoms, soap, source=str(path))
+    if unit_vectors.shape[1] != pipeline.dictionary.unit_vectors.shape[1]:
+        raise InputError(path, "soap", f"{unit_vectors.shape[1]} SOAP features but the dictionary has "
+                         f"{pipeline.dictionary.unit_vectors.shape[1]}",
+                         "use the config the results were made with (--configfile)")
+    nearest, matched, n_unmatched = ules.encode_sample(unit_vectors, pipeline.dictionary.unit_vectors,
+                                                       pipeline.threshold, config["ules"]["batch_size"])
+    n_atoms = len(atoms)
+    fractions = matched / n_atoms
+    top_ids = pipeline.top_ules["ule_id"].to_numpy()
+    s, zero = barcode_module.barcodes(nearest[None, :], top_ids)
+    energy_fractions = float(learning.predict(pipeline.fractions_model, fractions[None, :])[0])
+    energy_barcode = float(learning.predict(pipeline.barcode_model, s)[0]) if not zero[0] else math.nan
+    groups = pipeline.top_ules["group"].to_numpy()
+    het = config["heterogeneity"]
+    verdict = heterogeneity.assess_heterogeneity(
+        s[0], energy_barcode if not zero[0] else energy_fractions,
+        pipeline.thermal[pipeline.barcode_columns].to_numpy(), pipeline.thermal["energy_eV_per_atom"].to_numpy(),
+        groups, het["energy_tolerance_eV_per_atom"], het["thermal_range_quantile"], het["min_thermal_references"],
+        summary=pipeline.summary if len(pipeline.summary) else None)
+    reference = (pipeline.thermal.iloc[verdict.reference_index] if verdict.reference_index >= 0 else None)
+    return {
+        "structure": str(path),
+        "n_atoms": n_atoms,
+        "composition": atoms.get_chemical_formula(mode="metal"),
+        "species_in_dictionary": species,
+        "minimized": bool(minimize),
+        "computed_IS_energy_eV_per_atom": computed_energy,
+        "predicted_IS_energy_eV_per_atom": {"barcode_model": energy_barcode, "fractions_model": energy_fractions},
+        "n_unmatched_atoms": int(n_unmatched),
+        "zero_barcode": bool(zero[0]),
+        "barcode": dict(zip(pipeline.barcode_columns, s[0].tolist())),
+        "barcode_groups": groups.tolist(),
+        "thermal_reference": None if reference is None else {
+            "sample_id": reference["sample_id"], "energy_eV_per_atom": float(reference["energy_eV_per_atom"]),
+            "energy_distance_eV_per_atom": verdict.energy_distance_eV_per_atom},
+        "group2_spread": verdict.spread_group2,
+        "group1_spread": verdict.spread_group1,
+        "thermal_range_upper": verdict.thermal_upper,
+        "verdict": verdict.verdict,
+    }
+
+
+def headline(report):
+    """One line for the terminal."""
+    energy = report["predicted_IS_energy_eV_per_atom"]["barcode_model"]
+    if math.isnan(energy):
+        energy = report["predicted_IS_energy_eV_per_atom"]["fractions_model"]
+    computed = report["computed_IS_energy_eV_per_atom"]
+    computed_text = "" if math.isnan(computed) else f" (LAMMPS IS: {computed:.4f})"
+    return f"{report['structure']}: predicted IS energy {energy:.4f} eV/atom{computed_text}; {report['verdict']}"
+
+
+def to_json(reports):
+    """JSON text of a list of reports (NaN written as null)."""
+    def clean(value):
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, np.generic):
+            return clean(value.item())
+        return value
+    return json.dumps(clean(reports), indent=2) + "\n"
