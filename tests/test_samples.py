@@ -102,3 +102,27 @@ def test_inherent_structures_are_minimised_and_energies_match_ase(tiny_results, 
         assert atoms.get_potential_energy() / len(atoms) == pytest.approx(row.energy_eV_per_atom, abs=1e-9)
         atoms.calc = calculator
         assert atoms.get_potential_energy() / len(atoms) == pytest.approx(row.energy_eV_per_atom, abs=1e-4)
+
+
+def test_a_blown_up_run_is_reported_with_the_fix(default_config, tmp_path):
+    """A far too long timestep loses atoms; the error names the run, its log and the fix."""
+    import dataclasses
+
+    import yaml
+
+    from mgbarcode import config as config_module
+    from mgbarcode import samples
+    from mgbarcode.errors import InputError
+    from tests.conftest import TINY_PROFILE
+
+    tiny = yaml.safe_load(TINY_PROFILE.read_text())
+    config = dict(default_config, thermal={**default_config["thermal"], **tiny["thermal"]},
+                  md={**default_config["md"], "timestep_ps": 0.05})
+    trajectory = config_module.thermal_trajectories(config)[0]
+    log_file = tmp_path / "blowup.lammps.log"
+    with pytest.raises(InputError) as raised:
+        samples.run_thermal_trajectory(dataclasses.replace(trajectory, melt_time_ps=2.0), config_module.md_settings(config),
+                                       md.Potential.from_config(config["potential"]), log_file=log_file)
+    message = str(raised.value)
+    assert message.startswith(f"{log_file}: LAMMPS run {trajectory.trajectory_id}:")
+    assert "md.timestep_ps" in message

@@ -191,6 +191,19 @@ def _gather(lmp, name, dtype, count):
     return np.array(np.ctypeslib.as_array(raw), dtype=np.float64 if dtype is float else np.int64).reshape(-1, count)
 
 
+def run_commands(lmp, commands, run_name, log_file=None):
+    """Issue LAMMPS ``commands``; a LAMMPS error (lost atoms, a blown-up configuration, a bad
+    command) becomes an :class:`InputError` naming the run, its log and what to change."""
+    try:
+        lmp.commands_list(list(commands))
+    except Exception as error:  # the LAMMPS module raises a plain Exception
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(log_file or run_name, f"LAMMPS run {run_name}", message,
+                         "if atoms were lost or the energy blew up, lower md.timestep_ps, raise "
+                         "md.initial_min_distance_A, or check the potential and md.number_density_per_A3; "
+                         "the LAMMPS log shows the last thermo lines") from error
+
+
 def minimize_commands(energy_tol, force_tol_eV_per_A, max_iterations, max_force_evaluations):
     """LAMMPS commands of a conjugate-gradient minimisation to the inherent structure (fixed box).
 

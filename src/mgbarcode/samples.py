@@ -200,7 +200,7 @@ def run_thermal_trajectory(trajectory, settings, potential, log_file=None):
     with md.lammps_session(log_file, preamble=False) as lmp:
         segments = thermal_protocol(trajectory, settings, potential)
         for (sample_id, protocol, anneal_t, anneal_time), segment in zip(trajectory.sample_plan(), segments):
-            lmp.commands_list(segment)
+            md.run_commands(lmp, segment, trajectory.trajectory_id, log_file)
             atoms = md.current_atoms(lmp, type_elements)
             structures.append(InherentStructure(sample_id, atoms, {
                 "protocol": protocol, "anneal_T_K": anneal_t, "anneal_time_ps": anneal_time}))

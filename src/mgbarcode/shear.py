@@ -227,12 +227,12 @@ def run_shear_trajectory(source_atoms, trajectory, settings, potential, strain_c
     with md.lammps_session(log_file) as lmp:
         md.load_atoms(lmp, source_atoms, type_elements)
         segments = shear_protocol(trajectory, settings, potential)
-        lmp.commands_list(next(segments))
+        md.run_commands(lmp, next(segments), trajectory.trajectory_id, log_file)
         reference = InherentStructure(f"{trajectory.trajectory_id}_reference", md.current_atoms(lmp, type_elements),
                                       {"protocol": "shear_reference", "strain": 0.0,
                                        "source_sample_id": trajectory.source_sample_id})
         for (sample_id, strain, _), segment in zip(plan, segments):
-            lmp.commands_list(segment)
+            md.run_commands(lmp, segment, trajectory.trajectory_id, log_file)
             atoms = md.current_atoms(lmp, type_elements)
             structures.append(InherentStructure(sample_id, atoms, {
                 "protocol": PROTOCOL, "anneal_T_K": math.nan, "anneal_time_ps": math.nan,

@@ -1,0 +1,85 @@
+"""``mgbarcode assess``: a training structure gets the workflow's own prediction back; every
+bad input is refused with its documented error."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+from ase.build import bulk
+from ase.io import write
+
+from mgbarcode.assess import TrainedPipeline, assess
+from mgbarcode.cli import merged_config
+from mgbarcode.errors import InputError
+from tests.conftest import REPO, TINY_PROFILE
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pipeline(tiny_results):
+    return TrainedPipeline.load(tiny_results, merged_config([TINY_PROFILE]))
+
+
+def test_training_structure_reproduces_the_workflow_prediction(pipeline, tiny_results):
+    predictions = pd.read_parquet(tiny_results / "model" / "predictions.parquet")
+    catalogue = pd.read_parquet(tiny_results / "samples.parquet")
+    for sample_id in catalogue.loc[catalogue["split"] == "test", "sample_id"][:2]:
+        structure = catalogue.set_index("sample_id").loc[sample_id, "structure"]
+        report = assess(structure, pipeline)
+        expected = predictions[predictions["sample_id"] == sample_id].set_index("model")["predicted_eV_per_atom"]
+        assert report["predicted_IS_energy_eV_per_atom"]["barcode_model"] == pytest.approx(expected["barcode"], abs=1e-9)
+        assert report["predicted_IS_energy_eV_per_atom"]["fractions_model"] == pytest.approx(expected["fractions"], abs=1e-9)
+        assert sum(report["barcode"].values()) == pytest.approx(1.0)
+        assert report["verdict"]
+
+
+def test_minimising_a_structure_reports_the_lammps_energy(pipeline, tiny_results):
+    catalogue = pd.read_parquet(tiny_results / "samples.parquet")
+    row = catalogue[catalogue["split"] == "test"].iloc[0]
+    report = assess(row["structure"], pipeline, minimize=True)
+    assert report["computed_IS_energy_eV_per_atom"] == pytest.approx(row["energy_eV_per_atom"], abs=1e-6)
+
+
+def test_bad_structures_are_refused(pipeline, tmp_path):
+    write(tmp_path / "aluminium.extxyz", bulk("Al", "fcc", a=4.05).repeat(3), format="extxyz")
+    (tmp_path / "empty.extxyz").write_text("")
+    degenerate = bulk("CuZr", "cesiumchloride", a=3.24).repeat(2)
+    degenerate.pbc = False
+    write(tmp_path / "no_cell.extxyz", degenerate, format="extxyz")
+    (tmp_path / "notes.txt").write_text("hello")
+    for name, words in [("aluminium.extxyz", "not among the model's species"), ("empty.extxyz", "empty"),
+                        ("no_cell.extxyz", "periodic cell"), ("notes.txt", "unknown suffix"),
+                        ("absent.extxyz", "not found")]:
+        with pytest.raises(InputError, match=words):
+            assess(tmp_path / name, pipeline)
+
+
+def test_a_model_of_another_dictionary_is_refused(tiny_results, tmp_path):
+    copy = tmp_path / "results"
+    shutil.copytree(tiny_results, copy)
+    fit = copy / "model" / "barcode_fit.json"
+    record = json.loads(fit.read_text())
+    record["provenance"]["config_sha256"] = "0" * 64
+    fit.write_text(json.dumps(record))
+    with pytest.raises(InputError, match="belongs to another dictionary"):
+        TrainedPipeline.load(copy, merged_config([TINY_PROFILE]))
+
+
+def test_command_line_writes_json_and_exits_non_zero_on_bad_input(tiny_results, tmp_path):
+    catalogue = pd.read_parquet(tiny_results / "samples.parquet")
+    structure = catalogue.loc[catalogue["split"] == "size", "structure"].iloc[0]
+    base = [sys.executable, "-m", "mgbarcode.cli", "assess", "--configfile", str(TINY_PROFILE),
+            "--results", str(tiny_results)]
+    done = subprocess.run(base + [structure, "--output", str(tmp_path / "out.json")], capture_output=True, text=True,
+                          cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert "predicted IS energy" in done.stdout
+    assert json.loads((tmp_path / "out.json").read_text())[0]["n_atoms"] == yaml.safe_load(
+        TINY_PROFILE.read_text())["thermal"]["splits"]["size"]["n_atoms"]
+    failed = subprocess.run(base + [str(tmp_path / "missing.extxyz")], capture_output=True, text=True, cwd=REPO)
+    assert failed.returncode == 1 and "missing.extxyz: (file): file not found" in failed.stderr
