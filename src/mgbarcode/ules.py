@@ -1,0 +1,604 @@
+"""Unique local environments (ULEs): the leader dictionary, its calibration, and encoding.
+
+Similarity of two unit SOAP vectors (METHOD §2)::
+
+    M = 1 − ‖p̂ᵢ − p̂ⱼ‖ / 2,   ‖p̂ᵢ − p̂ⱼ‖² = 2 − 2 p̂ᵢ·p̂ⱼ,
+    so  M ≥ t  ⟺  p̂ᵢ·p̂ⱼ ≥ d(t) = 1 − 2 (1 − t)²        (:func:`min_dot_for_threshold`).
+
+**The match rule, exactly.**  Environment i *matches* ULE j iff the exact real dot product
+of the two stored float32 unit vectors is ≥ d(t), with d(t) evaluated in float64.  Every
+decision in this module (dictionary building, reference loop, encoder's ``matched`` flag)
+follows that rule, whatever order a BLAS sums in:
+
+1. A float32 matrix product gives each dot to within E₃₂ = γₙ(2⁻²⁴)·(1+τ)², where
+   γₙ(u) = n·u / (1 − n·u) bounds the rounding of any n-term dot product whatever its
+   summation order or use of FMA (Higham, *Accuracy and Stability of Numerical Algorithms*,
+   eq. 3.5: |fl(x·y) − x·y| ≤ γₙ Σ|xₖyₖ| ≤ γₙ‖x‖‖y‖), and τ bounds how far the stored
+   vectors' norms are from 1 (checked on input).  For n = 3289, E₃₂ ≈ 2·10⁻⁴.
+2. A float32 dot ≥ d + E₃₂ is a sure match, one < d − E₃₂ a sure miss (the cuts are
+   rounded outward to float32).  Only dots inside the band are recomputed in float64
+   (E₆₄ ≈ 4·10⁻¹³ by the same bound), and only those still inside *that* band are summed
+   exactly with :func:`math.fsum` (float32 × float32 products are exact in float64, and
+   the sign of fsum(products − d) is exact).
+
+So the batched dictionary equals the one-at-a-time reference bit for bit, and an
+environment that joined the dictionary (as a ULE or as a match) is always ``matched`` when
+encoded against it.  The *nearest* ULE is exact in the same way: the float32 argmax, except
+for rows where another ULE's float32 dot lies within 3·E₃₂ of the best (a near-tie), which
+are re-ranked in float64 and then exactly; exact ties go to the lowest id.  (A float32
+argmax alone would not do: the same vector at two ids gets dots differing in the last bit,
+depending on where it sits in the BLAS tiles.)  Encodings therefore do not depend on the
+BLAS library or the batch size.
+
+**Dictionary order.**  Leader clustering depends on the order of the environments: files in
+the order given (the workflow passes the training SOAP files sorted by sample id), atoms in
+file order.  An environment becomes a new ULE iff it matches no existing ULE.
+"""
+
+import logging
+import math
+import time
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import io
+from .descriptors import iter_soap_batches, unit_vector_column, vectors_from_column
+from .errors import InputError
+
+log = logging.getLogger(__name__)
+
+FLOAT32_UNIT_ROUNDOFF = 2.0 ** -24
+FLOAT64_UNIT_ROUNDOFF = 2.0 ** -53
+# Accepted |‖p̂‖ − 1| of input unit vectors; enters the rounding bounds above.
+NORM_TOLERANCE = 1e-3
+ULE_PREFIX = "ule_"
+# Unmatched candidates of a batch are resolved among themselves in blocks of this many rows
+# (performance only; the result does not depend on it).
+GRAM_BLOCK = 256
+
+
+# --------------------------------------------------------------------------- similarity
+
+def similarity_from_dot(dot):
+    """Similarity M = 1 − ‖p̂ᵢ − p̂ⱼ‖/2 of unit vectors from their dot product (dimensionless,
+    in [0, 1]; keeps the dtype of ``dot``)."""
+    dot = np.asarray(dot)
+    return 1 - np.sqrt(np.maximum(2 - 2 * dot, 0)) / 2
+
+
+def min_dot_for_threshold(threshold):
+    """The dot product d(t) = 1 − 2(1 − t)² (float64) at which M equals ``threshold``."""
+    threshold = float(threshold)
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"similarity threshold must be in (0, 1], got {threshold}")
+    return 1.0 - 2.0 * (1.0 - threshold) ** 2
+
+
+def ule_column(ule_id):
+    """Column name of ULE ``ule_id`` in the fraction and count tables: ``ule_0042``."""
+    return f"{ULE_PREFIX}{int(ule_id):04d}"
+
+
+def _dot_error_bound(n_features, unit_roundoff):
+    """Bound on |computed − exact| of a dot product of two stored unit vectors (module
+    docstring, step 1)."""
+    nu = n_features * unit_roundoff
+    if nu >= 0.5:
+        raise ValueError(f"{n_features} features are too many for the rounding bound")
+    return nu / (1.0 - nu) * (1.0 + NORM_TOLERANCE) ** 2
+
+
+class _Cut:
+    """The band [low, high) of computed dots that cannot be decided at one precision.
+
+    ``computed >= high``: sure match; ``computed < low``: sure miss.  Both cuts are rounded
+    outward in ``dtype`` so that comparing arrays of that dtype is safe.
+    """
+
+    def __init__(self, min_dot, n_features, dtype, unit_roundoff):
+        error = _dot_error_bound(n_features, unit_roundoff)
+        self.error = error
+        self.min_dot = min_dot
+        self.high = _round_outward(min_dot + 2 * error, dtype, up=True)
+        self.low = _round_outward(min_dot - 2 * error, dtype, up=False)
+        # The factor 2 above absorbs the float64 rounding of min_dot ± error itself.
+
+
+def _round_outward(value, dtype, up):
+    rounded = dtype.type(value)
+    if up and rounded < value:
+        rounded = np.nextafter(rounded, dtype.type(np.inf))
+    if not up and rounded > value:
+        rounded = np.nextafter(rounded, dtype.type(-np.inf))
+    return rounded
+
+
+def _exact_match(x, y, min_dot):
+    """Exact x·y ≥ min_dot for float32 vectors x, y (products exact in float64; fsum exact)."""
+    products = x.astype(np.float64) * y.astype(np.float64)
+    return math.fsum([*products.tolist(), -min_dot]) >= 0.0
+
+
+def _any_exact_match(x, rows, min_dot):
+    """Whether float32 vector ``x`` matches any of ``rows`` under the exact rule.
+
+    ``rows`` may be float32 or float64 holding float32 values (a float64 array is used as
+    is, which keeps the reference loop from copying its dictionary per environment).
+    """
+    if len(rows) == 0:
+        return False
+    x64 = x.astype(np.float64)
+    dots = rows.astype(np.float64, copy=False) @ x64
+    cut = _Cut(min_dot, len(x), np.dtype(np.float64), FLOAT64_UNIT_ROUNDOFF)
+    if (dots >= cut.high).any():
+        return True
+    return any(_exact_match(x, rows[j], min_dot) for j in np.flatnonzero(dots >= cut.low))
+
+
+def _checked_unit_vectors(unit_vectors, source="unit vectors"):
+    """C-contiguous float32 [n, n_features]; InputError unless every row has norm 1 ± τ."""
+    vectors = np.ascontiguousarray(unit_vectors, dtype=np.float32)
+    if vectors.ndim != 2:
+        raise InputError(source, "soap", f"shape {vectors.shape}, expected [n, n_features]",
+                         "pass a 2-D array of unit vectors")
+    norms_sq = np.einsum("ij,ij->i", vectors, vectors)
+    bad = np.flatnonzero(~(np.abs(norms_sq - 1) <= 2 * NORM_TOLERANCE))
+    if len(bad):
+        raise InputError(source, "soap", f"rows {bad[:10].tolist()} are not unit vectors "
+                         f"(squared norms {norms_sq[bad[:3]].tolist()})",
+                         "normalise the SOAP vectors (mgbarcode.descriptors.soap_vectors)")
+    return vectors
+
+
+class _GrowableRows:
+    """A 2-D array that grows by doubling, so appending n rows costs O(n) amortised."""
+
+    def __init__(self, n_columns, dtype, capacity=256):
+        self._data = np.empty((capacity, n_columns), dtype=dtype)
+        self._size = 0
+
+    def __len__(self):
+        return self._size
+
+    @property
+    def view(self):
+        return self._data[:self._size]
+
+    def append(self, rows):
+        needed = self._size + len(rows)
+        if needed > len(self._data):
+            capacity = max(needed, 2 * len(self._data))
+            grown = np.empty((capacity, self._data.shape[1]), dtype=self._data.dtype)
+            grown[:self._size] = self._data[:self._size]
+            self._data = grown
+        self._data[self._size:needed] = rows
+        self._size = needed
+
+
+# --------------------------------------------------------------------------- dictionary
+
+def build_dictionary_reference(unit_vectors, threshold):
+    """Leader clustering one environment at a time: the definition the batched code must equal.
+
+    Environment k becomes a new ULE iff it matches no earlier ULE (exact rule of the module
+    docstring; dots against the whole dictionary in one float64 matrix-vector product).
+    Returns the int64 indices of the leaders, in input order.  Slow: for tests and benchmarks.
+    """
+    vectors = _checked_unit_vectors(unit_vectors)
+    min_dot = min_dot_for_threshold(threshold)
+    dictionary = _GrowableRows(vectors.shape[1], np.float64)
+    leaders = []
+    for k, vector in enumerate(vectors):
+        if not _any_exact_match(vector, dictionary.view, min_dot):
+            dictionary.append(vector[None, :])
+            leaders.append(k)
+    return np.asarray(leaders, dtype=np.int64)
+
+
+class LeaderDictionary:
+    """Exact leader clustering, batched (same result as :func:`build_dictionary_reference`).
+
+    For each batch of environments (in order):
+
+    1. one float32 product ``batch @ dictionary.T`` settles every environment with a sure
+       match or sure miss; the few inside the rounding band are settled exactly;
+    2. the unmatched ones are resolved among themselves in input order (blocks of
+       ``GRAM_BLOCK`` against the earlier blocks' leaders, then each block's float32 Gram
+       matrix, same band rule): a candidate becomes a ULE iff it matches no candidate that
+       became a ULE before it in this batch;
+    3. the new ULEs are appended (the array grows by doubling).
+
+    Memory: the dictionary (n_ules × n_features float32) plus batch_size × n_ules and
+    batch_size × GRAM_BLOCK float32 work arrays, independent of how many environments pass
+    through.
+    """
+
+    def __init__(self, threshold, n_features, batch_size=4096):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.threshold = float(threshold)
+        self.min_dot = min_dot_for_threshold(threshold)
+        self.n_features = int(n_features)
+        self.batch_size = int(batch_size)
+        self.n_environments = 0
+        self._cut = _Cut(self.min_dot, self.n_features, np.dtype(np.float32), FLOAT32_UNIT_ROUNDOFF)
+        self._vectors = _GrowableRows(self.n_features, np.float32)
+        self._species, self._sample_ids, self._atoms = [], [], []
+
+    def __len__(self):
+        return len(self._vectors)
+
+    @property
+    def unit_vectors(self):
+        """float32 [n_ules, n_features] (a view; row i is ULE i)."""
+        return self._vectors.view
+
+    def add(self, unit_vectors, species=None, sample_ids=None, atoms=None):
+        """Process environments in the given order; returns the int64 indices (into this
+        call's rows) of those that became new ULEs.
+
+        ``species``, ``sample_ids``, ``atoms`` (optional, one per row) are kept for the new
+        ULEs as their centre species and source (sample id, atom index).
+        """
+        vectors = _checked_unit_vectors(unit_vectors)
+        if vectors.shape[1] != self.n_features:
+            raise InputError("unit vectors", "soap", f"{vectors.shape[1]} features, the dictionary "
+                             f"has {self.n_features}", "use SOAP files made with the same soap: config")
+        n_rows = len(vectors)
+        metadata = [np.asarray(values if values is not None else [None] * n_rows, dtype=object)
+                    for values in (species, sample_ids, atoms)]
+        if any(len(values) != n_rows for values in metadata):
+            raise ValueError("species, sample_ids and atoms need one entry per vector")
+        new = []
+        for start in range(0, n_rows, self.batch_size):
+            leaders = start + self._add_batch(vectors[start:start + self.batch_size])
+            self._vectors.append(vectors[leaders])
+            for kept, values in zip((self._species, self._sample_ids, self._atoms), metadata):
+                kept.extend(values[leaders].tolist())
+            new.append(leaders)
+        self.n_environments += n_rows
+        return np.concatenate(new) if new else np.empty(0, dtype=np.int64)
+
+    def _add_batch(self, batch):
+        """Indices (into ``batch``) of the rows that become ULEs."""
+        return self._new_leaders(batch, self.unit_vectors)
+
+    def _new_leaders(self, batch, dictionary):
+        """Indices of the rows of ``batch`` that become ULEs, taken in order after the ULEs
+        ``dictionary`` (float32 rows).
+
+        Candidates left unmatched by the dictionary are resolved among themselves in blocks
+        of ``GRAM_BLOCK``: each block is first matched against the leaders of earlier blocks
+        (this same method, one level down), then its own Gram matrix settles the rest.  That
+        costs (candidates × new leaders + candidates × GRAM_BLOCK) dot products instead of
+        candidates², which matters for the first batches, when nearly nothing matches.
+        """
+        candidates = np.arange(len(batch))
+        if len(dictionary):
+            dots = batch @ dictionary.T
+            candidates = candidates[~_matched(batch, dictionary, dots, dots.max(axis=1), self._cut)]
+        if len(candidates) <= GRAM_BLOCK:
+            return candidates[self._leaders_among(batch[candidates])]
+        leaders, found = _GrowableRows(self.n_features, np.float32), []
+        for start in range(0, len(candidates), GRAM_BLOCK):
+            block = candidates[start:start + GRAM_BLOCK]
+            block_leaders = block[self._new_leaders(batch[block], leaders.view)]
+            leaders.append(batch[block_leaders])
+            found.append(block_leaders)
+        return np.concatenate(found)
+
+    def _leaders_among(self, candidates):
+        """Indices of the candidates that become ULEs when taken in order, from their float32
+        Gram matrix (band rule of the module docstring for the unsure pairs)."""
+        if len(candidates) <= 1:
+            return np.arange(len(candidates))
+        gram = candidates @ candidates.T
+        cut = self._cut
+        leaders = np.empty(len(candidates), dtype=np.int64)
+        n_leaders = 0
+        for k in range(len(candidates)):
+            earlier = leaders[:n_leaders]
+            dots = gram[k, earlier]
+            if n_leaders and dots.max() >= cut.high:
+                continue
+            unsure = earlier[dots >= cut.low]
+            if len(unsure) and _any_exact_match(candidates[k], candidates[unsure], self.min_dot):
+                continue
+            leaders[n_leaders] = k
+            n_leaders += 1
+        return leaders[:n_leaders]
+
+    def to_frame(self):
+        """ULE metadata: ``ule_id`` (int32), ``species``, ``source_sample_id``,
+        ``source_atom`` (Int32, missing if not given)."""
+        return pd.DataFrame({
+            "ule_id": np.arange(len(self), dtype=np.int32),
+            "species": pd.array(self._species, dtype="string"),
+            "source_sample_id": pd.array(self._sample_ids, dtype="string"),
+            "source_atom": pd.array(self._atoms, dtype="Int32"),
+        })
+
+    def to_table(self):
+        """:meth:`to_frame` plus ``soap``, the unit vectors (fixed_size_list<float32>)."""
+        table = pa.Table.from_pandas(self.to_frame(), preserve_index=False)
+        return table.append_column("soap", unit_vector_column(self.unit_vectors))
+
+    def write(self, path, provenance=None):
+        """Write ``dictionary.parquet``; the threshold and environment count go into the
+        provenance (read back by :func:`read_dictionary`)."""
+        record = dict(provenance or {})
+        record["ules"] = {"threshold": self.threshold, "min_dot": self.min_dot,
+                          "n_environments": self.n_environments, "n_ules": len(self),
+                          "n_features": self.n_features}
+        io.write_parquet(self.to_table(), path, provenance=record)
+
+
+def _matched(batch, dictionary, dots, best, cut):
+    """Per row of ``batch``: does it match any dictionary row (exact rule)?
+
+    ``dots`` = batch @ dictionary.T in float32 and ``best`` its row maxima; only rows whose
+    best dot lies inside the rounding band are recomputed (module docstring, step 2).
+    """
+    matched = best >= cut.high
+    for row in np.flatnonzero(~matched & (best >= cut.low)):
+        unsure = np.flatnonzero(dots[row] >= cut.low)
+        matched[row] = _any_exact_match(batch[row], dictionary[unsure], cut.min_dot)
+    return matched
+
+
+class UleDictionary(NamedTuple):
+    """A dictionary read back from Parquet."""
+
+    frame: pd.DataFrame  # ule_id, species, source_sample_id, source_atom
+    unit_vectors: np.ndarray  # float32 [n_ules, n_features]
+    threshold: float  # the similarity threshold it was built with (nan if unknown)
+
+
+def read_dictionary(path):
+    """Read ``dictionary.parquet`` (from :meth:`LeaderDictionary.write`)."""
+    table = pq.read_table(path)
+    missing = {"ule_id", "species", "source_sample_id", "source_atom", "soap"} - set(table.column_names)
+    if missing:
+        raise InputError(path, "columns", f"missing {sorted(missing)}", "rebuild the dictionary")
+    frame = table.drop_columns(["soap"]).to_pandas()
+    if not np.array_equal(frame["ule_id"].to_numpy(), np.arange(len(frame))):
+        raise InputError(path, "ule_id", "ids are not 0..n-1 in order", "rebuild the dictionary")
+    vectors = _checked_unit_vectors(vectors_from_column(table.column("soap"), path), source=path)
+    threshold = io.read_provenance(path).get("ules", {}).get("threshold", float("nan"))
+    return UleDictionary(frame, vectors, float(threshold))
+
+
+def build_dictionary_from_files(paths, threshold, batch_size, log_interval_s=30.0):
+    """Leader dictionary of all environments of the SOAP files ``paths``, streamed.
+
+    Order (it defines the dictionary): files in the order given, atoms in file order; the
+    workflow passes the training files sorted by sample id.  Memory: one file, one batch and
+    the dictionary.  Logs progress every ``log_interval_s`` seconds and at the end.
+    """
+    paths = list(paths)
+    dictionary = None
+    started = last_log = time.perf_counter()
+    for batch in iter_soap_batches(paths, batch_size):
+        if dictionary is None:
+            dictionary = LeaderDictionary(threshold, batch.unit_vectors.shape[1], batch_size)
+        dictionary.add(batch.unit_vectors, batch.species, batch.sample_ids, batch.atoms)
+        now = time.perf_counter()
+        if now - last_log >= log_interval_s:
+            last_log = now
+            _log_progress("dictionary", dictionary, batch.file_index[-1] + 1, len(paths), now - started)
+    if dictionary is None:
+        raise InputError("SOAP files", "paths", "no environments to cluster", "pass training SOAP files")
+    _log_progress("dictionary done", dictionary, len(paths), len(paths), time.perf_counter() - started)
+    return dictionary
+
+
+def _log_progress(what, dictionary, files_done, n_files, seconds):
+    log.info("%s: %d/%d files, %d environments, %d ULEs, %.1f s (%.0f environments/s)", what,
+             files_done, n_files, dictionary.n_environments, len(dictionary), seconds,
+             dictionary.n_environments / max(seconds, 1e-9))
+
+
+# --------------------------------------------------------------------------- calibration
+
+def select_calibration_samples(sample_ids, n_samples, seed):
+    """``n_samples`` of ``sample_ids`` drawn without replacement by a seeded RNG (all of them
+    if there are fewer), returned sorted.  The ids are sorted first, so the choice does not
+    depend on the order they are given in."""
+    ids = sorted(set(sample_ids))
+    if n_samples >= len(ids):
+        return ids
+    chosen = np.random.default_rng(seed).choice(len(ids), size=int(n_samples), replace=False)
+    return sorted(ids[i] for i in chosen)
+
+
+def count_ules_by_threshold(unit_vectors, thresholds, batch_size):
+    """Dictionary size (int64) at each similarity threshold for the same environments in the
+    same order: the ULE count against threshold curve (the paper's Fig. A1 analogue)."""
+    vectors = _checked_unit_vectors(unit_vectors)
+    counts = []
+    for threshold in thresholds:
+        dictionary = LeaderDictionary(threshold, vectors.shape[1], batch_size)
+        dictionary.add(vectors)
+        counts.append(len(dictionary))
+        log.info("threshold %.4f: %d ULEs from %d environments", threshold, len(dictionary), len(vectors))
+    return np.asarray(counts, dtype=np.int64)
+
+
+def threshold_for_target_size(thresholds, counts, target_size):
+    """The threshold whose ULE count is closest to ``target_size`` on a log scale.
+
+    Rule: minimise |log(count) − log(target)| (counts span decades, so 200 and 800 are
+    equally far from 400); ties go to the smaller threshold (the smaller dictionary).  No
+    interpolation: the returned threshold is one that was measured.
+    """
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    counts = np.asarray(counts, dtype=np.float64)
+    if thresholds.shape != counts.shape or len(thresholds) == 0:
+        raise ValueError("thresholds and counts must be non-empty and of equal length")
+    if target_size < 1 or (counts < 1).any():
+        raise ValueError("target_size and counts must be >= 1")
+    distance = np.abs(np.log(counts / target_size))
+    best = np.flatnonzero(distance == distance.min())
+    return float(thresholds[best].min())
+
+
+# --------------------------------------------------------------------------- encoding
+
+def _assign(batch, dictionary_vectors, cut, dots_out=None):
+    """Nearest ULE (exact argmax, ties to the lowest id), its float32 dot, and the exact
+    ``matched`` flag, for one batch; one float32 GEMM."""
+    dots = np.matmul(batch, dictionary_vectors.T, out=dots_out)
+    rows = np.arange(len(batch))
+    float32_nearest = dots.argmax(axis=1)
+    float32_best = dots[rows, float32_nearest]
+    nearest = _settle_nearest(batch, dictionary_vectors, dots, float32_nearest, float32_best, cut)
+    matched = _matched(batch, dictionary_vectors, dots, float32_best, cut)
+    return nearest.astype(np.int32), dots[rows, nearest], matched
+
+
+def _settle_nearest(batch, dictionary, dots, nearest, best, cut):
+    """Exact argmax per row from the float32 one.
+
+    Any ULE whose float32 dot is below best − 3E₃₂ is surely less similar than the float32
+    argmax, so only rows with another ULE above that floor (near-ties) are recomputed, in
+    float64 and, among float64 near-ties, exactly; exact ties go to the lowest id.
+    """
+    floor = best - np.float32(3 * cut.error)
+    crowded = np.flatnonzero(np.count_nonzero(dots >= floor[:, None], axis=1) > 1)
+    nearest = nearest.copy()
+    for row in crowded:
+        candidates = np.flatnonzero(dots[row] >= floor[row])
+        nearest[row] = candidates[_exact_argmax(batch[row], dictionary[candidates])]
+    return nearest
+
+
+def _exact_argmax(x, rows):
+    """Index of the row with the largest exact dot with ``x`` (lowest index on exact ties)."""
+    x64 = x.astype(np.float64)
+    dots = rows.astype(np.float64) @ x64
+    error = _dot_error_bound(len(x), FLOAT64_UNIT_ROUNDOFF)
+    candidates = np.flatnonzero(dots >= dots.max() - 3 * error)
+    winner = candidates[0]
+    for j in candidates[1:]:
+        # sign of x·rows[j] − x·rows[winner], exactly (products are exact in float64)
+        if math.fsum(np.concatenate([x64 * rows[j], -x64 * rows[winner]]).tolist()) > 0:
+            winner = j
+    return winner
+
+
+def _encoder_cut(dictionary_vectors, threshold):
+    if len(dictionary_vectors) == 0:
+        raise InputError("dictionary", "ule_id", "the dictionary is empty", "rebuild it from training data")
+    return _Cut(min_dot_for_threshold(threshold), dictionary_vectors.shape[1], np.dtype(np.float32),
+                FLOAT32_UNIT_ROUNDOFF)
+
+
+def nearest_ule(unit_vectors, dictionary_vectors, threshold, batch_size):
+    """Each environment's most similar ULE.
+
+    Returns ``(ule_index int32 [n], similarity float32 [n], matched bool [n])``: the ULE of
+    largest exact dot product (ties: lowest id), its similarity M (from the float32 dot, so
+    within ~2e-4 of the exact M as M -> 1, where dM/d(dot) diverges),
+    and whether M ≥ ``threshold`` (exact rule, module docstring).  One float32 GEMM per
+    ``batch_size`` rows; near-ties and near-threshold rows are re-checked as described there.
+    """
+    vectors = _checked_unit_vectors(unit_vectors)
+    dictionary_vectors = _checked_unit_vectors(dictionary_vectors, source="dictionary")
+    cut = _encoder_cut(dictionary_vectors, threshold)
+    n_rows = len(vectors)
+    ule_index = np.empty(n_rows, dtype=np.int32)
+    best_dot = np.empty(n_rows, dtype=np.float32)
+    matched = np.empty(n_rows, dtype=bool)
+    scratch = np.empty((min(batch_size, n_rows), len(dictionary_vectors)), dtype=np.float32)
+    for start in range(0, n_rows, batch_size):
+        stop = min(start + batch_size, n_rows)
+        ule_index[start:stop], best_dot[start:stop], matched[start:stop] = _assign(
+            vectors[start:stop], dictionary_vectors, cut, scratch[:stop - start])
+    return ule_index, similarity_from_dot(best_dot), matched
+
+
+def _counts(ule_index, matched, n_ules):
+    """(nearest counts, matched counts), int64 [n_ules] each."""
+    return (np.bincount(ule_index, minlength=n_ules).astype(np.int64),
+            np.bincount(ule_index[matched], minlength=n_ules).astype(np.int64))
+
+
+def encode_sample(unit_vectors, dictionary_vectors, threshold, batch_size):
+    """ULE counts of one sample.
+
+    Returns ``(nearest_counts, matched_counts, n_unmatched)``: int64 [n_ules] atoms whose
+    nearest ULE is each ULE (all atoms), the same counting only atoms with M ≥ threshold,
+    and the number of atoms below threshold to every ULE.  The sample's ULE fractions are
+    ``matched_counts / n_atoms``, so fractions.sum() + n_unmatched / n_atoms == 1.
+    """
+    ule_index, _, matched = nearest_ule(unit_vectors, dictionary_vectors, threshold, batch_size)
+    nearest_counts, matched_counts = _counts(ule_index, matched, len(dictionary_vectors))
+    return nearest_counts, matched_counts, int((~matched).sum())
+
+
+def encode_files(paths, sample_ids, dictionary_path, threshold, batch_size, log_interval_s=30.0):
+    """Encode many samples' SOAP files against a dictionary, streaming batches across files.
+
+    Returns two DataFrames with one row per sample in the order of ``paths``, columns
+    ``sample_id, n_atoms, n_unmatched`` then one column per ULE (:func:`ule_column`):
+
+    * fractions (float64): matched atoms at each ULE / n_atoms (row sums = 1 − unmatched share);
+    * nearest counts (int64): atoms whose nearest ULE is each ULE, all atoms (for barcodes).
+    """
+    paths, sample_ids = list(paths), [str(s) for s in sample_ids]
+    if len(paths) != len(sample_ids):
+        raise ValueError(f"{len(paths)} paths but {len(sample_ids)} sample ids")
+    dictionary = read_dictionary(dictionary_path)
+    if not math.isnan(dictionary.threshold) and not math.isclose(dictionary.threshold, threshold):
+        log.warning("encoding at threshold %s, but the dictionary was built at %s",
+                    threshold, dictionary.threshold)
+    vectors = dictionary.unit_vectors
+    n_ules, n_samples = len(vectors), len(paths)
+    cut = _encoder_cut(vectors, threshold)
+    expected_ids = np.asarray(sample_ids, dtype=object)
+    nearest_counts = np.zeros((n_samples, n_ules), dtype=np.int64)
+    matched_counts = np.zeros((n_samples, n_ules), dtype=np.int64)
+    n_atoms = np.zeros(n_samples, dtype=np.int64)
+    n_unmatched = np.zeros(n_samples, dtype=np.int64)
+    scratch = np.empty((batch_size, n_ules), dtype=np.float32)
+    started = last_log = time.perf_counter()
+    for batch in iter_soap_batches(paths, batch_size):
+        wrong = np.flatnonzero(batch.sample_ids != expected_ids[batch.file_index])
+        if len(wrong):
+            file_index = batch.file_index[wrong[0]]
+            raise InputError(paths[file_index], "sample_id", f"holds {batch.sample_ids[wrong[0]]!r}, "
+                             f"expected {sample_ids[file_index]!r}", "pass paths and sample ids in the same order")
+        vectors_batch = _checked_unit_vectors(batch.unit_vectors, source=paths[batch.file_index[0]])
+        ule_index, _, matched = _assign(vectors_batch, vectors, cut, scratch[:len(vectors_batch)])
+        # A batch covers a contiguous run of files: count per (file, ULE) in one bincount.
+        first, last = batch.file_index[0], batch.file_index[-1] + 1
+        local = (batch.file_index - first).astype(np.int64) * n_ules + ule_index
+        for table, mask in ((nearest_counts, slice(None)), (matched_counts, matched)):
+            table[first:last] += np.bincount(local[mask], minlength=(last - first) * n_ules
+                                             ).reshape(last - first, n_ules)
+        n_atoms[first:last] += np.bincount(batch.file_index - first, minlength=last - first)
+        n_unmatched[first:last] += np.bincount(batch.file_index[~matched] - first, minlength=last - first)
+        now = time.perf_counter()
+        if now - last_log >= log_interval_s:
+            last_log = now
+            log.info("encoded %d/%d files (%.0f environments/s)", last, n_samples,
+                     n_atoms.sum() / (now - started))
+    empty = np.flatnonzero(n_atoms == 0)
+    if len(empty):
+        raise InputError(paths[empty[0]], "atom", "the SOAP file has no atoms", "rerun its soap rule")
+    log.info("encoded %d samples, %d atoms, %d unmatched (%.3f %%) in %.1f s", n_samples, n_atoms.sum(),
+             n_unmatched.sum(), 100.0 * n_unmatched.sum() / n_atoms.sum(), time.perf_counter() - started)
+    fractions = _sample_table(sample_ids, n_atoms, n_unmatched, matched_counts / n_atoms[:, None])
+    counts = _sample_table(sample_ids, n_atoms, n_unmatched, nearest_counts)
+    return fractions, counts
+
+
+def _sample_table(sample_ids, n_atoms, n_unmatched, per_ule):
+    """One row per sample: sample_id, n_atoms, n_unmatched, then ule_0000 … columns."""
+    head = pd.DataFrame({"sample_id": sample_ids, "n_atoms": n_atoms, "n_unmatched": n_unmatched})
+    body = pd.DataFrame(per_ule, columns=[ule_column(i) for i in range(per_ule.shape[1])])
+    return pd.concat([head, body], axis=1)
