@@ -18,6 +18,8 @@ def test_default_profile_is_valid(default_config):
 @pytest.mark.parametrize("change, key, words", [
     (lambda c: c["md"].update(timestep_ps="1 fs"), "md.timestep_ps", "not of type 'number'"),
     (lambda c: c["md"].update(timstep_ps=0.001), "md.timstep_ps", "unknown key"),
+    (lambda c: c["thermal"]["cooling_rates_K_per_s"].__setitem__(0, "1.0e13"), "thermal.cooling_rates_K_per_s[0]",
+     "signed exponent"),
     (lambda c: c.update(extra_section={}), "extra_section", "unknown key"),
     (lambda c: c["thermal"]["cooling_rates_K_per_s"].__setitem__(0, 0.0), "thermal.cooling_rates_K_per_s[0]", "minimum"),
     (lambda c: c["thermal"]["cooling_rates_K_per_s"].__setitem__(1, -1e12), "thermal.cooling_rates_K_per_s[1]", "minimum"),

@@ -56,9 +56,21 @@ def validate(config, source="config"):
             raise InputError(source, key, "unknown key", f"remove it or correct its spelling "
                              f"(allowed here: {', '.join(sorted(error.schema.get('properties', {})))})")
         fix = error.schema.get("description", "see config/schema.yaml for the allowed values")
+        if error.validator == "type" and isinstance(error.instance, str) and _is_number(error.instance):
+            # YAML 1.1 reads 1.0e13 (no sign in the exponent) as text, a common surprise.
+            fix = (f"write it as {float(error.instance):.6g} or with a signed exponent (e.g. 1.0e+13): "
+                   f"YAML reads '{error.instance}' as text")
         raise InputError(source, key, error.message, fix)
     _check_cross_fields(config, source)
     return config
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_cross_fields(config, source):
