@@ -40,7 +40,7 @@ wanted_stamp=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted_stamp" ]; then
   say "installing pinned packages (requirements.lock) into .venv; takes a few minutes the first time"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock
-  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
   echo "$wanted_stamp" > "$stamp"
 fi
 

@@ -12,8 +12,9 @@ import time
 
 import numpy as np
 
-from bench_soap import REPO, load_config, machine_note, soap_environments
+from bench_soap import add_blas_threads_option, limit_blas_threads, machine_note, soap_environments
 from mgbarcode import ules
+from mgbarcode.cli import merged_config
 
 TARGET_SPEEDUP = 50.0
 
@@ -27,9 +28,11 @@ def main():
     parser.add_argument("--batch-size", type=int, default=None, help="default: config ules.batch_size")
     parser.add_argument("--atoms-per-structure", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--config", default=REPO / "config" / "config.yaml")
+    add_blas_threads_option(parser)
+    parser.add_argument("--config", nargs="*", default=[], help="profile files over config/config.yaml")
     args = parser.parse_args()
-    config = load_config(args.config)
+    config = merged_config(args.config)
+    threads_note = limit_blas_threads(args.blas_threads)
     batch_size = args.batch_size or config["ules"]["batch_size"]
 
     tick = time.perf_counter()
@@ -49,7 +52,7 @@ def main():
     assert np.array_equal(batched.unit_vectors, vectors[reference_leaders])
     n = len(vectors)
     print(f"bench_dictionary: {n} environments x {vectors.shape[1]} features, threshold {args.threshold}, "
-          f"batch {batch_size} ({machine_note()}; set-up {setup_s:.0f} s)")
+          f"batch {batch_size} ({machine_note()}, {threads_note}; set-up {setup_s:.0f} s)")
     print(f"  plain loop (reference): {reference_s:8.2f} s  {n / reference_s:9.0f} environments/s")
     print(f"  LeaderDictionary:       {batched_s:8.2f} s  {n / batched_s:9.0f} environments/s")
     print(f"  identical dictionaries: yes ({len(reference_leaders)} ULEs)")

@@ -6,7 +6,7 @@ Each sample file holds the SOAP vectors of one of a few random CuZr-like base st
 small Gaussian noise (renormalised), so environments recur with variations as in a glass and
 the dictionary size settles; the build then meets --scale times more environments with a
 dictionary of about the same size, which is what this measures.  Each build runs in its own
-subprocess; it reports its peak RSS (``resource``), its RSS after imports, and the
+subprocess; it reports its peak RSS, its peak RSS after imports, and the
 tracemalloc peak (numpy arrays; Arrow buffers are not traced) during the build.  Peak RSS is
 the kernel's high-water mark of the process's own memory (VmHWM in /proc/self/status):
 ``resource``'s ru_maxrss would also count the parent's memory at fork time.
@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench_soap import REPO, load_config, machine_note, random_structures
+from bench_soap import machine_note, random_structures
 from mgbarcode import descriptors
+from mgbarcode.cli import merged_config
 
 TARGET_GROWTH = 0.10
 
@@ -94,12 +95,12 @@ def main():
     parser.add_argument("--threshold", type=float, default=0.9, help="similarity threshold (default 0.9)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: config ules.batch_size")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--config", default=REPO / "config" / "config.yaml")
+    parser.add_argument("--config", nargs="*", default=[], help="profile files over config/config.yaml")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(json.loads(args.worker))
-    config = load_config(args.config)
+    config = merged_config(args.config)
     batch_size = args.batch_size or config["ules"]["batch_size"]
     soap = descriptors.make_soap(**config["soap"])
     bases = random_structures(args.n_bases, args.n_atoms, config, args.seed)
@@ -112,9 +113,10 @@ def main():
     print(f"bench_dictionary_memory: threshold {args.threshold}, batch {batch_size}, {args.n_atoms} atoms per "
           f"sample, {soap.get_number_of_features()} features ({machine_note()})")
     for label, run, n_samples in (("1x", small, args.samples), (f"{args.scale}x", large, args.samples * args.scale)):
-        print(f"  {label:>4}: {n_samples:5d} samples, {run['n_environments']:8d} environments, {run['n_ules']:5d} ULEs, "
-              f"{run['seconds']:6.1f} s; peak RSS {run['peak_rss_MB']:7.1f} MB (after imports "
-              f"{run['rss_after_imports_MB']:.1f} MB, build adds {run['peak_rss_MB'] - run['rss_after_imports_MB']:.1f} MB); "
+        added = run["peak_rss_MB"] - run["rss_after_imports_MB"]
+        print(f"  {label:>4}: {n_samples:5d} samples, {run['n_environments']:8d} environments, "
+              f"{run['n_ules']:5d} ULEs, {run['seconds']:6.1f} s; peak RSS {run['peak_rss_MB']:7.1f} MB "
+              f"(after imports {run['rss_after_imports_MB']:.1f} MB, build adds {added:.1f} MB); "
               f"tracemalloc peak {run['tracemalloc_peak_MB']:.1f} MB")
     print(f"  data on disk at {args.scale}x: {disk_MB:.0f} MB "
           f"(all environments as float32: {large['n_environments'] * soap.get_number_of_features() * 4 / 1e6:.0f} MB)")

@@ -13,8 +13,9 @@ import time
 
 import numpy as np
 
-from bench_soap import REPO, load_config, machine_note, soap_environments
+from bench_soap import add_blas_threads_option, limit_blas_threads, machine_note, soap_environments
 from mgbarcode import descriptors, ules
+from mgbarcode.cli import merged_config
 
 TARGET_RATIO = 0.7
 
@@ -51,9 +52,11 @@ def main():
     parser.add_argument("--atoms-per-structure", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side; the best counts (default 3)")
     parser.add_argument("--seed", type=int, default=1000)
-    parser.add_argument("--config", default=REPO / "config" / "config.yaml")
+    add_blas_threads_option(parser)
+    parser.add_argument("--config", nargs="*", default=[], help="profile files over config/config.yaml")
     args = parser.parse_args()
-    config = load_config(args.config)
+    config = merged_config(args.config)
+    threads_note = limit_blas_threads(args.blas_threads)
     batch_size = args.batch_size or config["ules"]["batch_size"]
 
     tick = time.perf_counter()
@@ -81,7 +84,8 @@ def main():
     gflop = 2.0 * n * d * f / 1e9
     gemm_rate, encode_rate = n / min(gemm_s), n / min(encode_s)
     print(f"bench_encoder: {n} environments x {d} ULEs x {f} features, batch {batch_size}, threshold "
-          f"{args.threshold} ({machine_note()}; set-up {setup_s:.0f} s, dictionary from {pool} environments)")
+          f"{args.threshold} ({machine_note()}, {threads_note}; set-up {setup_s:.0f} s, dictionary "
+          f"from {pool} environments)")
     print(f"  float32 GEMM only:  {min(gemm_s):6.2f} s  {gemm_rate:9.0f} environments/s  "
           f"{gflop / min(gemm_s):6.1f} GFLOP/s  (runs: {', '.join(f'{s:.2f}' for s in gemm_s)})")
     print(f"  nearest_ule():      {min(encode_s):6.2f} s  {encode_rate:9.0f} environments/s  "

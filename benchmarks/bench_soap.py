@@ -14,16 +14,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from mgbarcode import descriptors
+from mgbarcode.cli import merged_config
 
-REPO = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 0.9
-
-
-def load_config(path):
-    return yaml.safe_load(Path(path).read_text())
 
 
 def random_structures(n_structures, n_atoms, config, seed):
@@ -51,15 +46,31 @@ def machine_note():
     return f"cores: {os.cpu_count()}, load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
 
 
+def add_blas_threads_option(parser):
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="BLAS threads (default: the library's, usually one per core); 1 gives steadier "
+                             "figures when other jobs load the machine")
+
+
+def limit_blas_threads(n_threads):
+    """Limit BLAS to ``n_threads`` for the rest of the run (no-op for None); returns a note."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    if n_threads is not None:
+        threadpool_limits(limits=n_threads, user_api="blas")
+    threads = sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
+    return f"BLAS threads: {', '.join(map(str, threads)) or '?'}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n-structures", type=int, default=6, help="structures per run (default 6)")
     parser.add_argument("--n-atoms", type=int, default=2000, help="atoms per structure (default 2000)")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each side; the best counts (default 2)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--config", default=REPO / "config" / "config.yaml")
+    parser.add_argument("--config", nargs="*", default=[], help="profile files over config/config.yaml")
     args = parser.parse_args()
-    config = load_config(args.config)
+    config = merged_config(args.config)
     structures = random_structures(args.n_structures, args.n_atoms, config, args.seed)
     n_atoms_total = sum(len(atoms) for atoms in structures)
     with tempfile.TemporaryDirectory(prefix="bench_soap_") as tmp:

@@ -125,7 +125,9 @@ class SlurmCluster:
     def started_job_ids(self) -> set[int]:
         """Job ids the controller allocated resources to (from its log)."""
         text = self.ctld_log.read_text(errors="replace") if self.ctld_log.exists() else ""
-        return {int(m) for m in re.findall(r"sched: Allocate JobId=(\d+)", text)}
+        # The main scheduler logs "sched: Allocate JobId=N", the backfill scheduler
+        # "sched/backfill: _start_job: Started JobId=N".
+        return {int(m) for m in re.findall(r"(?:sched: Allocate|_start_job: Started) JobId=(\d+)", text)}
 
     def finished_jobs(self) -> dict[int, dict[str, str]]:
         """Finished jobs from the job-completion log: ``{job_id: {field: value}}``."""

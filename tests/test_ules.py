@@ -174,18 +174,19 @@ def near_cut_vectors(min_dot, n_features, n_anchors, n_probes, spread, seed):
 
 @pytest.mark.parametrize("batch_size", [1, 16, 4096])
 def test_float32_rounding_at_the_cut_does_not_change_the_dictionary(batch_size):
-    threshold, n_features = 0.93, 3289
+    threshold, n_features, n_anchors, n_probes = 0.93, 3289, 300, 600
     min_dot = ules.min_dot_for_threshold(threshold)
-    vectors = near_cut_vectors(min_dot, n_features, n_anchors=8, n_probes=600, spread=2e-6, seed=4)
+    vectors = near_cut_vectors(min_dot, n_features, n_anchors, n_probes, spread=2e-6, seed=4)
     expected = ules.build_dictionary_reference(vectors, threshold)
     dictionary = ules.LeaderDictionary(threshold, n_features, batch_size)
     assert np.array_equal(dictionary.add(vectors), expected)
     # The case is hard: a plain float32 comparison gets some probes wrong.
-    naive_match = ((vectors[8:] @ vectors[:8].T) >= np.float32(min_dot)).any(axis=1)
-    exact_match = ~np.isin(np.arange(8, len(vectors)), expected)
-    assert 0 < exact_match.sum() < 600 and (naive_match != exact_match).any()
+    anchors, probes = vectors[:n_anchors], vectors[n_anchors:]
+    naive_match = ((probes @ anchors.T) >= np.float32(min_dot)).any(axis=1)
+    exact_match = ~np.isin(np.arange(n_anchors, len(vectors)), expected)
+    assert 0 < exact_match.sum() < n_probes and (naive_match != exact_match).any()
     # The encoder's matched flag follows the same exact rule.
-    _, _, matched = ules.nearest_ule(vectors[8:], vectors[:8], threshold, batch_size)
+    _, _, matched = ules.nearest_ule(probes, anchors, threshold, batch_size)
     assert np.array_equal(matched, exact_match)
 
 
