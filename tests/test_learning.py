@@ -93,5 +93,8 @@ def test_metrics_and_long_tail():
     assert metrics["mae_meV_per_atom"] == pytest.approx(1.0)
     assert metrics["r2"] == pytest.approx(0.0)
     values = np.array([0, 0, 0, 1, 1, 1, 1, 1, 6, 9])  # median of positives = 1
-    assert learning.long_tail_k(values, tail_factor=5.0) == 2
-    assert learning.long_tail_k(np.zeros(4), tail_factor=5.0) == 0
+    # Sorted: 0.05, 0.04, 0.006, 0.002 (0.098 in all): 0.05 + 0.04 = 0.09 is 92 % of it.
+    assert learning.long_tail_k([0.006, 0.05, 0.002, 0.04], tail_share=0.9) == 2
+    assert learning.long_tail_k([0.006, 0.05, 0.002, 0.04], tail_share=0.95) == 3
+    assert learning.long_tail_threshold([0.006, 0.05, 0.002, 0.04], tail_share=0.9) == 0.04
+    assert learning.long_tail_k(np.zeros(4), tail_share=0.9) == 0

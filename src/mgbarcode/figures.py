@@ -40,6 +40,15 @@ def save_figure(fig, output, dpi=150):
     return paths
 
 
+def _energy_ticks(axis):
+    """At most five plain (no offset) ticks: energies like -4.6625 eV/atom stay readable."""
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
+
+    formatter = ScalarFormatter(useOffset=False)
+    axis.set_major_locator(MaxNLocator(5))
+    axis.set_major_formatter(formatter)
+
+
 def _group_boundary(ax, groups):
     """Dashed line between the last group-1 and first group-2 entry (entries 1-based)."""
     groups = np.asarray(groups)
@@ -67,6 +76,8 @@ def parity_plot(sets, output):
     ax.plot(limits, limits, color="k", linewidth=0.8)
     ax.set_xlabel("true IS energy (eV/atom)")
     ax.set_ylabel("predicted IS energy (eV/atom)")
+    _energy_ticks(ax.xaxis)
+    _energy_ticks(ax.yaxis)
     ax.legend(fontsize="small")
     return save_figure(fig, output)
 
@@ -82,7 +93,7 @@ def shap_distribution(mean_abs_shap, k, tail_k, tail_threshold, output, n_bins=5
     ax.axvline(k + 0.5, color="tab:red", linestyle="--", label=f"K = {k}")
     ax.axvline(tail_k + 0.5, color="tab:green", linestyle=":", label=f"long tail: {tail_k}")
     if tail_threshold > 0:
-        ax.axhline(tail_threshold, color="grey", linewidth=0.8, label="tail threshold")
+        ax.axhline(tail_threshold, color="grey", linewidth=0.8, label="end of the long tail")
     ax.set_xlabel("ULE rank")
     ax.set_ylabel("mean |SHAP| (eV/atom)")
     ax.legend(fontsize="small", loc="lower left")
@@ -146,6 +157,7 @@ def group_sums_plot(sums, energies_eV_per_atom, output):
     for ax, (column, label) in zip(axes, panels):
         ax.scatter(energies_eV_per_atom, sums[column], s=6, alpha=0.6)
         ax.set_xlabel("IS energy (eV/atom)")
+        _energy_ticks(ax.xaxis)
         ax.set_ylabel(f"{label} (fraction)")
     return save_figure(fig, output)
 

@@ -297,25 +297,25 @@ def shap_ranking(booster, X, feature_names):
     return table
 
 
-def long_tail_threshold(mean_abs_shap, tail_factor):
-    """``tail_factor`` × the median of the positive mean |SHAP| values (0 if none is positive).
+def long_tail_k(mean_abs_shap, tail_share):
+    """Where the long tail of importance ends (reported beside the configured K, the paper's
+    Fig. A2): the smallest number of top-ranked features whose mean |SHAP| values add up to at
+    least ``tail_share`` (in (0, 1]) of the total.  0 if no feature has any importance.
 
-    The median of positive values is used because most ULEs never enter a tree and have
-    exactly zero SHAP, which would otherwise pull the median to zero.
+    A share of the total, rather than a multiple of a typical value, stays meaningful whether
+    hundreds of features carry small importances or only a handful carry any.
     """
-    values = np.asarray(mean_abs_shap, dtype=np.float64)
-    positive = values[values > 0]
-    return float(tail_factor * np.median(positive)) if len(positive) else 0.0
-
-
-def long_tail_k(mean_abs_shap, tail_factor):
-    """Where the long tail of importance starts: the number of features whose mean |SHAP|
-    exceeds ``tail_factor`` × the median of the positive mean |SHAP| values
-    (:func:`long_tail_threshold`).  Reported beside the configured K (the paper's Fig. A2)."""
-    values = np.asarray(mean_abs_shap, dtype=np.float64)
-    if not (values > 0).any():
+    values = np.sort(np.asarray(mean_abs_shap, dtype=np.float64))[::-1]
+    total = values.sum()
+    if total <= 0:
         return 0
-    return int(np.sum(values > long_tail_threshold(values, tail_factor)))
+    return int(np.searchsorted(np.cumsum(values) / total, tail_share - 1e-12) + 1)
+
+
+def long_tail_threshold(mean_abs_shap, tail_share):
+    """The mean |SHAP| of the last feature inside :func:`long_tail_k` (0 if there is none)."""
+    k = long_tail_k(mean_abs_shap, tail_share)
+    return float(np.sort(np.asarray(mean_abs_shap, dtype=np.float64))[::-1][k - 1]) if k else 0.0
 
 
 def save_booster(booster, path):

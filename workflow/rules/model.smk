@@ -42,7 +42,7 @@ rule shap_ranking:
         f"{R}/benchmarks/shap_ranking.tsv"
     params:
         k=config["barcode"]["k"],
-        tail_factor=config["barcode"]["tail_factor"],
+        tail_share=config["barcode"]["tail_share"],
     threads: resources_for("shap_ranking")["threads"]
     resources:
         mem_mb=resources_for("shap_ranking")["mem_mb"],
