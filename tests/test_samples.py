@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from ase.build import bulk
 
-from mgbarcode import md
+from mgbarcode import md, samples
 from mgbarcode.io import read_provenance
 
 
@@ -111,7 +111,6 @@ def test_a_blown_up_run_is_reported_with_the_fix(default_config, tmp_path):
     import yaml
 
     from mgbarcode import config as config_module
-    from mgbarcode import samples
     from mgbarcode.errors import InputError
     from tests.conftest import TINY_PROFILE
 
@@ -126,3 +125,40 @@ def test_a_blown_up_run_is_reported_with_the_fix(default_config, tmp_path):
     message = str(raised.value)
     assert message.startswith(f"{log_file}: LAMMPS run {trajectory.trajectory_id}:")
     assert "md.timestep_ps" in message
+
+
+def test_npt_protocol_runs_and_the_barostat_moves_the_box(default_config):
+    """NPT is selectable: the box relaxes away from the NVT volume, and every snapshot is
+    still minimised to its IS."""
+    import yaml
+
+    from mgbarcode import config as config_module
+    from tests.conftest import TINY_PROFILE
+
+    tiny = yaml.safe_load(TINY_PROFILE.read_text())
+    config = dict(default_config, thermal={**default_config["thermal"], **tiny["thermal"]},
+                  md={**default_config["md"], "ensemble": "npt"})
+    trajectory = config_module.thermal_trajectories(config)[0]
+    structures = samples.run_thermal_trajectory(trajectory, config_module.md_settings(config),
+                                                md.Potential.from_config(config["potential"]))
+    volumes = {round(s.atoms.get_volume(), 6) for s in structures}
+    nvt_volume = trajectory.n_atoms / default_config["md"]["number_density_per_A3"]
+    assert len(structures) == len(trajectory.sample_plan())
+    assert all(abs(v - nvt_volume) > 1e-3 for v in volumes)  # the barostat moved the box
+    assert all(md.max_force(s.atoms) < default_config["md"]["minimize"]["force_tol_eV_per_A"] for s in structures)
+
+
+def test_catalogue_merge_is_idempotent_and_order_free(tmp_path):
+    from mgbarcode.io import write_parquet
+
+    parts = []
+    for name, ids in (("a", ["t_b_0001", "t_b_0000"]), ("b", ["t_a_0000"])):
+        path = tmp_path / f"{name}.parquet"
+        write_parquet(pd.DataFrame({"sample_id": ids, "energy_eV": [1.0, 2.0][: len(ids)]}), path, {"x": 1})
+        parts.append(path)
+    first = samples.merge_tables(parts, tmp_path / "one.parquet", {"x": 1})
+    samples.merge_tables(parts[::-1], tmp_path / "two.parquet", {"x": 1})
+    assert list(first["sample_id"]) == ["t_a_0000", "t_b_0000", "t_b_0001"]
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "two.parquet").read_bytes()
+    with pytest.raises(ValueError, match="more than one trajectory"):
+        samples.merge_tables(parts + parts[:1], tmp_path / "three.parquet", {"x": 1})
