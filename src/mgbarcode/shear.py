@@ -206,7 +206,7 @@ class ShearResult(NamedTuple):
 
 
 def run_shear_trajectory(source_atoms, trajectory, settings, potential, strain_cutoff_A=None,
-                         strain_percentile=95.0, log_file=None):
+                         strain_percentile=95.0, log_file=None, threads=1):
     """Shear ``source_atoms`` (an IS, ASE ``Atoms``) as ``trajectory`` says.  Returns a
     :class:`ShearResult`.
 
@@ -224,7 +224,7 @@ def run_shear_trajectory(source_atoms, trajectory, settings, potential, strain_c
     started = time.perf_counter()
     plan = trajectory.sample_plan(settings.timestep_ps)
     structures = []
-    with md.lammps_session(log_file) as lmp:
+    with md.lammps_session(log_file, threads=threads) as lmp:
         md.load_atoms(lmp, source_atoms, type_elements)
         segments = shear_protocol(trajectory, settings, potential)
         md.run_commands(lmp, next(segments), trajectory.trajectory_id, log_file)

@@ -15,7 +15,7 @@ log.info("shearing %s at %.0f K, %.3g /ps to strain %.3f (seed %d)", trajectory.
 result = shear.run_shear_trajectory(source, trajectory, settings, potential,
                                     strain_cutoff_A=snakemake.params.heterogeneity["strain_cutoff_A"],
                                     strain_percentile=snakemake.params.heterogeneity["strain_percentile"],
-                                    log_file=snakemake.log.lammps)
+                                    log_file=snakemake.log.lammps, threads=snakemake.threads)
 samples.write_trajectory(result.structures, trajectory, table_path=snakemake.output.table,
                          structure_dir=snakemake.output.structures, potential_sha256=potential_sha256,
                          lammps_version=md.lammps_version(),

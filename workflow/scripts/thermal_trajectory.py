@@ -8,7 +8,7 @@ potential_sha256 = potential.check(required_elements=trajectory.composition)
 log.info("trajectory %s: %d atoms, %.3g K/s, seed %d", trajectory.trajectory_id, trajectory.n_atoms,
          trajectory.cooling_rate_K_per_s, trajectory.seed)
 structures = samples.run_thermal_trajectory(trajectory, samples.MDSettings.from_config(snakemake.params.md), potential,
-                                            log_file=snakemake.log.lammps)
+                                            log_file=snakemake.log.lammps, threads=snakemake.threads)
 samples.write_trajectory(
     structures, trajectory,
     table_path=snakemake.output.table,
