@@ -73,11 +73,14 @@ def test_catalogue_of_the_tiny_run(tiny_results, default_config):
                 "potential_sha256", "lammps_version"}
     assert required <= set(catalogue.columns)
     assert catalogue["sample_id"].is_unique
-    assert set(catalogue["split"]) == {"train", "test", "size"}
+    assert set(catalogue["split"]) == {"train", "test", "size", "mech"}
     assert (catalogue.loc[catalogue.split == "size", "n_atoms"] == tiny["thermal"]["splits"]["size"]["n_atoms"]).all()
     # Splits never share a seed, and each trajectory has one seed.
     seeds = catalogue.groupby("split")["seed"].apply(set)
-    assert not (seeds["train"] & seeds["test"]) and not (seeds["train"] & seeds["size"])
+    splits = sorted(seeds.index)
+    assert all(not (seeds[a] & seeds[b]) for a in splits for b in splits if a < b)
+    mech = catalogue[catalogue["split"] == "mech"]
+    assert mech["strain"].notna().all() and (mech["von_mises_strain_std"] > 0).all()
     assert (catalogue.groupby("trajectory_id")["seed"].nunique() == 1).all()
     assert np.allclose(catalogue["energy_eV_per_atom"] * catalogue["n_atoms"], catalogue["energy_eV"])
     provenance = read_provenance(tiny_results / "samples.parquet")
