@@ -17,6 +17,19 @@ def default_config():
     return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 
+@pytest.fixture(scope="session")
+def soap_params(default_config):
+    return dict(default_config["soap"])
+
+
+@pytest.fixture(scope="session")
+def soap(soap_params):
+    """The default profile's SOAP descriptor (DScribe)."""
+    from mgbarcode import descriptors
+
+    return descriptors.make_soap(**soap_params)
+
+
 @pytest.fixture()
 def config(default_config):
     """A deep copy of the default config that a test may change."""

@@ -16,16 +16,6 @@ COMPOSITION = {"Cu": 0.56, "Zr": 0.44}
 
 
 @pytest.fixture(scope="module")
-def soap_params(default_config):
-    return dict(default_config["soap"])
-
-
-@pytest.fixture(scope="module")
-def soap(soap_params):
-    return descriptors.make_soap(**soap_params)
-
-
-@pytest.fixture(scope="module")
 def glass(default_config):
     """A disordered CuZr-like configuration (random, no pair closer than the MD start's minimum)."""
     md = default_config["md"]

@@ -45,16 +45,6 @@ def single_blas_thread():
 
 
 @pytest.fixture(scope="module")
-def soap_params(default_config):
-    return dict(default_config["soap"])
-
-
-@pytest.fixture(scope="module")
-def soap(soap_params):
-    return descriptors.make_soap(**soap_params)
-
-
-@pytest.fixture(scope="module")
 def glass_samples(default_config, soap):
     """Six 'samples': one random CuZr-like configuration (100 atoms), each sample a copy
     with its atoms jittered by 0.1 Å, so that environments recur with small differences."""

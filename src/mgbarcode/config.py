@@ -144,11 +144,16 @@ def thermal_trajectories(config):
     return trajectories
 
 
-def trajectory_by_id(config, trajectory_id):
-    for trajectory in thermal_trajectories(config):
+def find_trajectory(trajectories, trajectory_id):
+    """The trajectory of ``trajectories`` (thermal or shear) with ``trajectory_id``."""
+    for trajectory in trajectories:
         if trajectory.trajectory_id == trajectory_id:
             return trajectory
-    raise KeyError(f"no thermal trajectory '{trajectory_id}' in this config")
+    raise KeyError(f"no trajectory '{trajectory_id}' in this config")
+
+
+def trajectory_by_id(config, trajectory_id):
+    return find_trajectory(thermal_trajectories(config), trajectory_id)
 
 
 def md_settings(config):

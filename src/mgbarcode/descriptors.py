@@ -93,8 +93,9 @@ def soap_vectors(atoms, soap, source="<atoms>"):
     if len(bad):
         raise InputError(source, "soap", f"atoms {bad[:10].tolist()} have a zero or non-finite SOAP "
                          "vector", "check the structure (positions, cell) and soap.r_cut_A")
+    norms = norms.astype(np.float32)  # stored as float32, so unit = raw / stored norm
     np.divide(raw, norms[:, None], out=raw)
-    return raw, norms.astype(np.float32)
+    return raw, norms
 
 
 def random_structure(n_atoms, composition, number_density_per_A3, min_distance_A, seed):

@@ -152,10 +152,9 @@ def shear_trajectories(config):
 
 
 def shear_trajectory_by_id(config, trajectory_id):
-    for trajectory in shear_trajectories(config):
-        if trajectory.trajectory_id == trajectory_id:
-            return trajectory
-    raise KeyError(f"no shear trajectory '{trajectory_id}' in this config")
+    from .config import find_trajectory
+
+    return find_trajectory(shear_trajectories(config), trajectory_id)
 
 
 def shear_protocol(trajectory, settings, potential):
