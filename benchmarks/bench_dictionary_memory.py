@@ -86,7 +86,9 @@ def worker(spec):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--samples", type=int, default=10, help="sample files at 1x (default 10)")
+    parser.add_argument("--samples", type=int, default=20,
+                        help="sample files at 1x (default 20: enough batches that 1x already reaches the "
+                             "steady state of a full batch meeting a full dictionary)")
     parser.add_argument("--scale", type=int, default=10, help="the large run has scale x samples (default 10)")
     parser.add_argument("--n-atoms", type=int, default=1000, help="atoms per sample (default 1000)")
     parser.add_argument("--n-bases", type=int, default=3, help="base structures (default 3)")

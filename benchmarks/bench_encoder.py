@@ -56,7 +56,7 @@ def main():
     parser.add_argument("--config", nargs="*", default=[], help="profile files over config/config.yaml")
     args = parser.parse_args()
     config = merged_config(args.config)
-    threads_note = limit_blas_threads(args.blas_threads)
+    threads_note = limit_blas_threads(args.blas_threads, config, "ule_encoding")
     batch_size = args.batch_size or config["ules"]["batch_size"]
 
     tick = time.perf_counter()
