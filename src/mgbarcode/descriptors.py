@@ -175,7 +175,9 @@ def write_soap_parquet(path, sample_id, atoms, unit_vectors, norms, provenance):
         "norm": pa.array(np.asarray(norms, dtype=np.float32)),
         "soap": unit_vector_column(unit_vectors),
     })
-    io.write_parquet(table, path, provenance=provenance)
+    # Dictionary-encode only the repetitive text columns: dictionary pages for 3289-float
+    # lists cost encoding time and save nothing (measured, 2000 atoms: 0.16 -> 0.10 s CPU).
+    io.write_parquet(table, path, provenance=provenance, use_dictionary=["sample_id", "species"])
 
 
 class SoapTable(NamedTuple):

@@ -71,12 +71,12 @@ def _json_default(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def write_parquet(table, path, provenance=None):
+def write_parquet(table, path, provenance=None, **write_options):
     """Write a DataFrame or pyarrow Table to ``path`` atomically.
 
     ``provenance`` (a JSON-serialisable dict) is stored in the file's schema metadata under
     ``mgbarcode.provenance``; :func:`read_provenance` returns it.  The index of a DataFrame
-    is not written.
+    is not written.  ``write_options`` go to ``pyarrow.parquet.write_table``.
     """
     if isinstance(table, pd.DataFrame):
         table = pa.Table.from_pandas(table, preserve_index=False)
@@ -85,7 +85,7 @@ def write_parquet(table, path, provenance=None):
         metadata[PROVENANCE_KEY] = json.dumps(provenance, sort_keys=True, default=_json_default).encode()
         table = table.replace_schema_metadata(metadata)
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, **write_options)
 
 
 def read_provenance(path):
