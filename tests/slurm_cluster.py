@@ -265,23 +265,25 @@ def _own_processes(token: str, reaper: int | None) -> list[int]:
     return sorted(pids)
 
 
+def _send_signal(pid: int, sig: int) -> None:
+    """Signal ``pid``; a process that has already exited is fine."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 def _terminate(token: str, timeout: float, reaper: int | None = None) -> None:
     """SIGTERM every process the instance started (but its reaper), SIGKILL what is left after ``timeout``."""
     for pid in _own_processes(token, reaper):
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        _send_signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _own_processes(token, reaper):
             return
         time.sleep(0.1)
     for pid in _own_processes(token, reaper):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _send_signal(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5
     while _own_processes(token, reaper) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -292,10 +294,7 @@ def _finish_reaper(pid: int, proc: subprocess.Popen | None) -> None:
     deadline = time.monotonic() + 5
     while _pid_alive(pid) and time.monotonic() < deadline:
         for child in _descendants(pid):
-            try:
-                os.kill(child, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            _send_signal(child, signal.SIGKILL)
         if proc is not None:
             try:
                 proc.wait(timeout=0.2)
@@ -304,10 +303,7 @@ def _finish_reaper(pid: int, proc: subprocess.Popen | None) -> None:
         else:
             time.sleep(0.2)
     if _pid_alive(pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _send_signal(pid, signal.SIGKILL)
     if proc is not None:
         try:
             proc.wait(timeout=5)
