@@ -267,17 +267,6 @@ def iter_soap_batches(paths, batch_size):
 
 # --------------------------------------------------------------------------- one job
 
-def read_extxyz(path):
-    """The last frame of an extended-XYZ file as ase.Atoms (InputError if unreadable)."""
-    import ase.io
-
-    try:
-        return ase.io.read(path, index=-1, format="extxyz")
-    except Exception as error:  # ASE raises many types for malformed files
-        raise InputError(path, "file", f"cannot read as extended XYZ ({error})",
-                         "rerun the rule that writes the structure") from error
-
-
 def soap_for_structures(structure_paths, sample_ids, out_paths, soap_params, provenance):
     """Compute and write the SOAP file of every structure of one job (e.g. one trajectory).
 
@@ -307,7 +296,7 @@ def soap_for_structures(structure_paths, sample_ids, out_paths, soap_params, pro
         for number, (structure_path, sample_id, out_path) in enumerate(
                 zip(structure_paths, sample_ids, out_paths), start=1):
             tick = time.perf_counter()
-            atoms = read_extxyz(structure_path)
+            atoms = io.read_structure(structure_path)
             unit_vectors, norms = soap_vectors(atoms, soap, source=structure_path)
             if pending is not None:
                 pending.result()  # re-raises a failed write; bounds memory to two samples
