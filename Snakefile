@@ -17,6 +17,7 @@ validate(config, "config/schema.yaml")
 
 wildcard_constraints:
     trajectory="|".join(TRAJECTORY_IDS),
+    batch="|".join(BATCHES),
     features="|".join(FEATURE_TABLES),
 
 

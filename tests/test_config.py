@@ -53,3 +53,18 @@ def test_rate_labels_are_filename_safe():
     assert config_module.rate_label(5e14) == "5e14"
     assert config_module.rate_label(2.5e13) == "2.5e13"
     assert config_module.rate_label(1e10) == "1e10"
+
+
+def test_trajectory_batches_keep_kinds_apart_and_order(default_config):
+    ids = {"thermal": [t.trajectory_id for t in config_module.thermal_trajectories(default_config)],
+           "mech": ["mech_a", "mech_b", "mech_c"]}
+    for per_job in (1, 2, 4, 1000):
+        batches = config_module.trajectory_batches(ids, per_job)
+        assert [t for members in batches.values() for t in members] == ids["thermal"] + ids["mech"]
+        for batch_id, members in batches.items():
+            assert 1 <= len(members) <= per_job
+            assert set(members) <= set(ids[batch_id.rsplit("_b", 1)[0]])
+    assert list(config_module.trajectory_batches(ids, 2))[-2:] == ["mech_b000", "mech_b001"]
+    assert len(config_module.trajectory_batches(ids, 1)) == len(ids["thermal"]) + 3
+    with pytest.raises(ValueError):
+        config_module.trajectory_batches(ids, 0)

@@ -102,6 +102,17 @@ def test_folder_of_soap_files_opens_with_pandas_and_as_one_dataset(tmp_path, gla
     assert dict(zip(counts["sample_id"], counts["atom_count"])) == {"s00": 120, "s01": 50, "s02": 70}
 
 
+def test_soap_files_are_found_by_sample_id_across_folders(tmp_path, glass, soap):
+    first = _write_samples(tmp_path / "train_b000", soap, [glass[:10], glass[10:20]])
+    (tmp_path / "train_b001").mkdir()
+    moved = (tmp_path / "train_b001" / "s01.parquet")
+    first[1].rename(moved)
+    folders = [tmp_path / "train_b000", tmp_path / "train_b001"]
+    assert descriptors.find_soap_files(folders, ["s01", "s00"]) == [moved, first[0]]
+    with pytest.raises(InputError, match=r"train_b000.*sample_id: no SOAP file for 1 samples \(e.g. \['s07'\]\)"):
+        descriptors.find_soap_files(folders, ["s00", "s07"])
+
+
 @pytest.mark.parametrize("batch_size", [1, 7, 64, 10_000])
 def test_iter_soap_batches_streams_every_row_in_order(tmp_path, glass, soap, batch_size):
     paths = _write_samples(tmp_path, soap, [glass[:13], glass[13:60], glass[60:61], glass[61:]])

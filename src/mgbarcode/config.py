@@ -156,5 +156,36 @@ def trajectory_by_id(config, trajectory_id):
     return find_trajectory(thermal_trajectories(config), trajectory_id)
 
 
+def trajectory_batches(trajectory_ids_by_kind, trajectories_per_job):
+    """Group trajectories into the batches that SOAP and encoding jobs work on.
+
+    Each batch holds up to ``trajectories_per_job`` consecutive trajectories of one kind
+    (``thermal`` or ``mech``: trajectories whose structures become ready at the same stage,
+    so a batch does not hold thermal SOAP back until the shear runs end).  Several
+    trajectories per job spread a job's fixed cost (Python start-up and imports, ~3 s with
+    DScribe's scikit-learn) over more structures where trajectories are small.
+
+    Parameters
+    ----------
+    trajectory_ids_by_kind : dict
+        ``{kind: [trajectory_id, ...]}``, in the order the batches should follow.
+    trajectories_per_job : int
+        Batch size (config ``jobs.trajectories_per_job``), at least 1.
+
+    Returns
+    -------
+    dict
+        ``{batch_id: [trajectory_id, ...]}`` in order; batch ids are ``<kind>_b<index>``
+        (e.g. ``thermal_b000``).
+    """
+    if trajectories_per_job < 1:
+        raise ValueError(f"trajectories_per_job must be >= 1, got {trajectories_per_job}")
+    batches = {}
+    for kind, ids in trajectory_ids_by_kind.items():
+        for index, start in enumerate(range(0, len(ids), trajectories_per_job)):
+            batches[f"{kind}_b{index:03d}"] = list(ids[start:start + trajectories_per_job])
+    return batches
+
+
 def md_settings(config):
     return MDSettings.from_config(config["md"])

@@ -19,6 +19,7 @@ Nothing here holds more than one sample's descriptors at a time except
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -208,6 +209,21 @@ def read_soap_parquet(path):
         unit_vectors=vectors_from_column(table.column("soap"), path),
         norms=table.column("norm").to_numpy().astype(np.float32, copy=False),
     )
+
+
+def find_soap_files(folders, sample_ids):
+    """The SOAP file of each of ``sample_ids`` among the per-sample files in ``folders``.
+
+    Files are named ``<sample_id>.parquet`` (one folder per job batch).  Raises
+    :class:`InputError` naming the folders when a sample has no file.
+    """
+    by_sample = {path.stem: path for folder in folders for path in Path(folder).glob("*.parquet")}
+    missing = [sample_id for sample_id in sample_ids if sample_id not in by_sample]
+    if missing:
+        shown = ", ".join(str(folder) for folder in list(folders)[:3]) + (", ..." if len(folders) > 3 else "")
+        raise InputError(shown, "sample_id", f"no SOAP file for {len(missing)} samples (e.g. {missing[:3]})",
+                         "rerun the soap_descriptors jobs (snakemake --forcerun soap_descriptors)")
+    return [by_sample[sample_id] for sample_id in sample_ids]
 
 
 class SoapBatch(NamedTuple):

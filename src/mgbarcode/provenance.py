@@ -24,7 +24,7 @@ def sha256_file(path, chunk_bytes=1 << 20):
 
 # Keys that say where and how a run executes, not what it computes: left out of the hash so
 # that the same science in another results folder or on a cluster has the same hash.
-EXECUTION_KEYS = ("results_dir", "resources")
+EXECUTION_KEYS = ("results_dir", "jobs", "resources")
 
 
 def config_hash(config):

@@ -8,9 +8,13 @@ mgb_config.validate(config, source=CONFIG_SOURCE)
 R = config["results_dir"].rstrip("/")
 THERMAL_TRAJECTORIES = mgb_config.thermal_trajectories(config)
 THERMAL_IDS = [t.trajectory_id for t in THERMAL_TRAJECTORIES]
-MECH_IDS = [t.trajectory_id for t in shear_trajectories(config)]
+SHEAR_TRAJECTORIES = shear_trajectories(config)
+MECH_IDS = [t.trajectory_id for t in SHEAR_TRAJECTORIES]
 # Thermal and mechanical trajectories share the downstream rules (catalogue, SOAP, encoding).
 TRAJECTORY_IDS = THERMAL_IDS + MECH_IDS
+# SOAP and encoding jobs each work on a batch of trajectories of one split (config jobs:).
+BATCHES = mgb_config.trajectory_batches({"thermal": THERMAL_IDS, "mech": MECH_IDS},
+                                        config["jobs"]["trajectories_per_job"])
 # Feature tables the energy models learn from, and their feature-column prefixes.
 FEATURE_TABLES = {"fractions": f"{R}/encoding/fractions.parquet", "barcode": f"{R}/barcode/barcodes.parquet"}
 FEATURE_PREFIX = {"fractions": "ule_", "barcode": "s_"}
@@ -35,10 +39,21 @@ def trajectory_tables(wildcards=None):
     return expand(f"{R}/samples/{{trajectory}}.parquet", trajectory=TRAJECTORY_IDS)
 
 
+def batch_tables(wildcards):
+    """Input function: the sample tables of the trajectories of batch ``wildcards.batch``."""
+    return expand(f"{R}/samples/{{trajectory}}.parquet", trajectory=BATCHES[wildcards.batch])
+
+
+def batch_structures(wildcards):
+    """Input function: the structure folders of the trajectories of batch ``wildcards.batch``."""
+    return expand(f"{R}/samples/{{trajectory}}", trajectory=BATCHES[wildcards.batch])
+
+
 def split_soap_dirs(split):
-    """Input function: the SOAP folders of every trajectory of ``split``."""
-    ids = [t.trajectory_id for t in THERMAL_TRAJECTORIES if t.split == split]
-    return lambda wildcards: expand(f"{R}/soap/{{trajectory}}", trajectory=ids)
+    """Input function: the SOAP folders of every batch holding a trajectory of ``split``."""
+    ids = {t.trajectory_id for t in THERMAL_TRAJECTORIES + SHEAR_TRAJECTORIES if t.split == split}
+    batches = [batch for batch, members in BATCHES.items() if ids.intersection(members)]
+    return lambda wildcards: expand(f"{R}/soap/{{batch}}", batch=batches)
 
 
 def feature_table(wildcards):

@@ -1,16 +1,18 @@
 # SOAP descriptors per sample, the ULE dictionary, its threshold, and the ULE-fraction encoding.
+# SOAP and encoding jobs work on batches of trajectories (common.smk BATCHES); every file inside
+# is per sample: soap/<batch>/<sample_id>.parquet.
 
 
 rule soap_descriptors:
     input:
-        table=f"{R}/samples/{{trajectory}}.parquet",
-        structures=f"{R}/samples/{{trajectory}}",
+        tables=batch_tables,
+        structures=batch_structures,
     output:
-        directory(f"{R}/soap/{{trajectory}}"),
+        directory(f"{R}/soap/{{batch}}"),
     log:
-        f"{R}/logs/soap_descriptors/{{trajectory}}.log",
+        f"{R}/logs/soap_descriptors/{{batch}}.log",
     benchmark:
-        f"{R}/benchmarks/soap_descriptors/{{trajectory}}.tsv"
+        f"{R}/benchmarks/soap_descriptors/{{batch}}.tsv"
     params:
         soap=config["soap"],
     group:
@@ -41,7 +43,6 @@ rule ule_threshold_calibration:
         f"{R}/benchmarks/ule_threshold_calibration.tsv"
     params:
         ules=config["ules"],
-        soap_root=f"{R}/soap",
     threads: resources_for("ule_threshold_calibration")["threads"]
     resources:
         mem_mb=resources_for("ule_threshold_calibration")["mem_mb"],
@@ -65,7 +66,6 @@ rule ule_dictionary:
         f"{R}/benchmarks/ule_dictionary.tsv"
     params:
         batch_size=config["ules"]["batch_size"],
-        soap_root=f"{R}/soap",
     threads: resources_for("ule_dictionary")["threads"]
     resources:
         mem_mb=resources_for("ule_dictionary")["mem_mb"],
@@ -78,17 +78,17 @@ rule ule_dictionary:
 
 rule ule_encoding:
     input:
-        table=f"{R}/samples/{{trajectory}}.parquet",
-        soap=f"{R}/soap/{{trajectory}}",
+        tables=batch_tables,
+        soap=f"{R}/soap/{{batch}}",
         dictionary=f"{R}/ules/dictionary.parquet",
         choice=f"{R}/ules/threshold.json",
     output:
-        fractions=f"{R}/encoding/{{trajectory}}/fractions.parquet",
-        counts=f"{R}/encoding/{{trajectory}}/counts.parquet",
+        fractions=f"{R}/encoding/{{batch}}/fractions.parquet",
+        counts=f"{R}/encoding/{{batch}}/counts.parquet",
     log:
-        f"{R}/logs/ule_encoding/{{trajectory}}.log",
+        f"{R}/logs/ule_encoding/{{batch}}.log",
     benchmark:
-        f"{R}/benchmarks/ule_encoding/{{trajectory}}.tsv"
+        f"{R}/benchmarks/ule_encoding/{{batch}}.tsv"
     params:
         batch_size=config["ules"]["batch_size"],
     group:
@@ -105,8 +105,8 @@ rule ule_encoding:
 
 rule encoding_tables:
     input:
-        fractions=expand(f"{R}/encoding/{{trajectory}}/fractions.parquet", trajectory=TRAJECTORY_IDS),
-        counts=expand(f"{R}/encoding/{{trajectory}}/counts.parquet", trajectory=TRAJECTORY_IDS),
+        fractions=expand(f"{R}/encoding/{{batch}}/fractions.parquet", batch=BATCHES),
+        counts=expand(f"{R}/encoding/{{batch}}/counts.parquet", batch=BATCHES),
         catalogue=f"{R}/samples.parquet",
     output:
         fractions=f"{R}/encoding/fractions.parquet",

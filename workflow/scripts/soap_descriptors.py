@@ -1,4 +1,5 @@
-"""Snakemake job: SOAP of every inherent structure of one trajectory, one Parquet file each."""
+"""Snakemake job: SOAP of every inherent structure of a batch of trajectories, one Parquet file
+per sample."""
 from pathlib import Path
 
 import pandas as pd
@@ -7,11 +8,15 @@ from mgbarcode import descriptors, logs, provenance
 from mgbarcode.io import atomic_directory
 
 logs.to_file(snakemake.log[0])
-table = pd.read_parquet(snakemake.input.table, columns=["sample_id", "structure"])
+structure_paths, sample_ids = [], []
+for table_path, structure_dir in zip(snakemake.input.tables, snakemake.input.structures):
+    table = pd.read_parquet(table_path, columns=["sample_id", "structure"])
+    structure_paths += [Path(structure_dir) / Path(p).name for p in table["structure"]]
+    sample_ids += list(table["sample_id"])
 with atomic_directory(snakemake.output[0]) as tmp_dir:
     descriptors.soap_for_structures(
-        structure_paths=[Path(snakemake.input.structures) / Path(p).name for p in table["structure"]],
-        sample_ids=list(table["sample_id"]),
-        out_paths=[Path(tmp_dir) / f"{sample_id}.parquet" for sample_id in table["sample_id"]],
+        structure_paths=structure_paths,
+        sample_ids=sample_ids,
+        out_paths=[Path(tmp_dir) / f"{sample_id}.parquet" for sample_id in sample_ids],
         soap_params=snakemake.params.soap,
         provenance=provenance.record(snakemake.config))

@@ -1,4 +1,4 @@
-"""Snakemake job: every atom of one trajectory's samples to its most similar ULE."""
+"""Snakemake job: every atom of the samples of a batch of trajectories to its most similar ULE."""
 import json
 from pathlib import Path
 
@@ -9,7 +9,7 @@ from mgbarcode.io import write_parquet
 
 logs.to_file(snakemake.log[0])
 threshold = json.loads(Path(snakemake.input.choice).read_text())["threshold"]
-sample_ids = pd.read_parquet(snakemake.input.table, columns=["sample_id"])["sample_id"].tolist()
+sample_ids = [s for table in snakemake.input.tables for s in pd.read_parquet(table, columns=["sample_id"])["sample_id"]]
 fractions, counts = ules.encode_files([Path(snakemake.input.soap) / f"{s}.parquet" for s in sample_ids], sample_ids,
                                       snakemake.input.dictionary, threshold, snakemake.params.batch_size)
 record = provenance.record(snakemake.config, threshold=threshold)

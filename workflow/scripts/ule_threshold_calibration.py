@@ -1,7 +1,5 @@
 """Snakemake job: ULE count against similarity threshold on a seeded train subsample; the
 threshold the dictionary uses (given in config, or the one closest to the target size)."""
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -11,11 +9,9 @@ from mgbarcode.io import write_json, write_parquet
 log = logs.to_file(snakemake.log[0])
 settings, calibration = snakemake.params.ules, snakemake.params.ules["calibration"]
 train = pd.read_parquet(snakemake.input.catalogue).query("split == 'train'")
-trajectory_of = dict(zip(train["sample_id"], train["trajectory_id"]))
 chosen = ules.select_calibration_samples(train["sample_id"], calibration["n_samples"], calibration["seed"])
-vectors = np.concatenate([
-    descriptors.read_soap_parquet(Path(snakemake.params.soap_root) / trajectory_of[s] / f"{s}.parquet").unit_vectors
-    for s in chosen])
+vectors = np.concatenate([descriptors.read_soap_parquet(path).unit_vectors
+                          for path in descriptors.find_soap_files(snakemake.input.soap, chosen)])
 log.info("calibrating on %d environments of %d train samples", len(vectors), len(chosen))
 thresholds = sorted(calibration["thresholds"])
 counts = ules.count_ules_by_threshold(vectors, thresholds, settings["batch_size"])

@@ -1,0 +1,50 @@
+"""Per-job overhead of the SOAP stage of a finished run: each ``soap_descriptors`` job's wall
+time (Snakemake's benchmark file) against the time it spent describing and writing structures
+(the job log's "SOAP done" line).  The rest is start-up: the interpreter, Snakemake's script
+preamble and imports (DScribe pulls in scikit-learn).  Target: overhead <= 10 % of the stage.
+
+    python benchmarks/soap_job_overhead.py [results]
+"""
+
+import argparse
+import re
+from pathlib import Path
+
+import pandas as pd
+
+TARGET_SHARE = 0.10
+SOAP_DONE = re.compile(r"SOAP done: (\d+) atoms in ([0-9.]+) s")
+
+
+def soap_jobs(results_dir):
+    """One row per SOAP job of ``results_dir``: batch, atoms, wall_s, soap_s, overhead_s."""
+    rows = []
+    for benchmark in sorted((Path(results_dir) / "benchmarks" / "soap_descriptors").glob("*.tsv")):
+        batch = benchmark.stem
+        log_text = (Path(results_dir) / "logs" / "soap_descriptors" / f"{batch}.log").read_text()
+        done = SOAP_DONE.findall(log_text)
+        if not done:
+            raise SystemExit(f"{batch}: no 'SOAP done' line in its log; did the job finish?")
+        atoms, soap_s = int(done[-1][0]), float(done[-1][1])
+        wall_s = float(pd.read_csv(benchmark, sep="\t")["s"].iloc[-1])
+        rows.append({"batch": batch, "atoms": atoms, "wall_s": wall_s, "soap_s": soap_s,
+                     "overhead_s": wall_s - soap_s})
+    if not rows:
+        raise SystemExit(f"{results_dir}: no SOAP job benchmarks under benchmarks/soap_descriptors/")
+    return pd.DataFrame(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", nargs="?", default="results", help="results folder of a finished run")
+    args = parser.parse_args()
+    jobs = soap_jobs(args.results)
+    print(jobs.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    share = jobs["overhead_s"].sum() / jobs["wall_s"].sum()
+    print(f"{len(jobs)} SOAP jobs: {jobs['wall_s'].sum():.1f} s of job wall time, "
+          f"{jobs['overhead_s'].sum():.1f} s outside SOAP (mean {jobs['overhead_s'].mean():.1f} s per job)")
+    print(f"overhead share {share:.3f} (target <= {TARGET_SHARE}): {'met' if share <= TARGET_SHARE else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
