@@ -16,9 +16,8 @@ import time
 
 import numpy as np
 
-from bench_soap import add_blas_threads_option, limit_blas_threads, machine_note, soap_environments
+from bench_soap import add_environment_options, environment_setup, machine_note, soap_environments
 from mgbarcode import ules
-from mgbarcode.cli import merged_config
 
 TARGET_SPEEDUP = 50.0
 
@@ -29,15 +28,9 @@ def main():
     parser.add_argument("--threshold", type=float, default=0.875,
                         help="similarity threshold (default 0.875: ~1100 ULEs from 100000 random-structure "
                              "environments)")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: config ules.batch_size")
-    parser.add_argument("--atoms-per-structure", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=1)
-    add_blas_threads_option(parser)
-    parser.add_argument("--config", nargs="*", default=[], help="profile files over config/config.yaml")
+    add_environment_options(parser, seed=1)
     args = parser.parse_args()
-    config = merged_config(args.config)
-    threads_note = limit_blas_threads(args.blas_threads, config, "ule_dictionary")
-    batch_size = args.batch_size or config["ules"]["batch_size"]
+    config, threads_note, batch_size = environment_setup(args, "ule_dictionary")
 
     tick = time.perf_counter()
     vectors, _ = soap_environments(args.n_environments, args.atoms_per_structure, config, args.seed)

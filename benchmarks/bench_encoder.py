@@ -13,9 +13,8 @@ import time
 
 import numpy as np
 
-from bench_soap import add_blas_threads_option, limit_blas_threads, machine_note, soap_environments
+from bench_soap import add_environment_options, environment_setup, machine_note, soap_environments
 from mgbarcode import descriptors, ules
-from mgbarcode.cli import merged_config
 
 TARGET_RATIO = 0.7
 
@@ -48,16 +47,10 @@ def main():
     parser.add_argument("--n-environments", type=int, default=20000, help="environments to encode (default 20000)")
     parser.add_argument("--threshold", type=float, default=0.92,
                         help="similarity threshold of the dictionary and the encoding (default 0.92)")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: config ules.batch_size")
-    parser.add_argument("--atoms-per-structure", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side; the best counts (default 3)")
-    parser.add_argument("--seed", type=int, default=1000)
-    add_blas_threads_option(parser)
-    parser.add_argument("--config", nargs="*", default=[], help="profile files over config/config.yaml")
+    add_environment_options(parser, seed=1000)
     args = parser.parse_args()
-    config = merged_config(args.config)
-    threads_note = limit_blas_threads(args.blas_threads, config, "ule_encoding")
-    batch_size = args.batch_size or config["ules"]["batch_size"]
+    config, threads_note, batch_size = environment_setup(args, "ule_encoding")
 
     tick = time.perf_counter()
     dictionary_vectors, pool = leader_dictionary(args.n_ules, args.threshold, args.atoms_per_structure,

@@ -46,10 +46,23 @@ def machine_note():
     return f"cores: {os.cpu_count()}, load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
 
 
-def add_blas_threads_option(parser):
+def add_environment_options(parser, seed):
+    """The options shared by the benchmarks on SOAP environments (dictionary, encoder)."""
+    parser.add_argument("--batch-size", type=int, default=None, help="default: config ules.batch_size")
+    parser.add_argument("--atoms-per-structure", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=seed)
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="BLAS threads (default: the threads config resources give the workflow rule that "
                              "does this work, as Snakemake sets OPENBLAS_NUM_THREADS to them)")
+    parser.add_argument("--config", nargs="*", default=[], help="profile files over config/config.yaml")
+
+
+def environment_setup(args, rule):
+    """Config, BLAS-threads note and batch size from :func:`add_environment_options`'s options,
+    with BLAS limited as the workflow ``rule`` would have it."""
+    config = merged_config(args.config)
+    threads_note = limit_blas_threads(args.blas_threads, config, rule)
+    return config, threads_note, args.batch_size or config["ules"]["batch_size"]
 
 
 def limit_blas_threads(n_threads, config, rule):

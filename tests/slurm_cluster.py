@@ -289,6 +289,14 @@ def _terminate(token: str, timeout: float, reaper: int | None = None) -> None:
         time.sleep(0.1)
 
 
+def _wait_at_most(proc: subprocess.Popen, seconds: float) -> None:
+    """Wait for ``proc`` to exit, giving up (silently) after ``seconds``."""
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        pass
+
+
 def _finish_reaper(pid: int, proc: subprocess.Popen | None) -> None:
     """End the reaper (after :func:`_terminate`): it exits by itself once it has no children."""
     deadline = time.monotonic() + 5
@@ -296,19 +304,13 @@ def _finish_reaper(pid: int, proc: subprocess.Popen | None) -> None:
         for child in _descendants(pid):
             _send_signal(child, signal.SIGKILL)
         if proc is not None:
-            try:
-                proc.wait(timeout=0.2)
-            except subprocess.TimeoutExpired:
-                pass
+            _wait_at_most(proc, 0.2)
         else:
             time.sleep(0.2)
     if _pid_alive(pid):
         _send_signal(pid, signal.SIGKILL)
     if proc is not None:
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        _wait_at_most(proc, 5)
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
