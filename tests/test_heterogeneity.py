@@ -125,6 +125,22 @@ def test_barcode_contrast_by_hand():
     assert table["ratio_sum_group2"][0] == pytest.approx(0.4 / 0.4)
 
 
+def test_condition_mean_ratio_leaves_out_pairs_with_an_empty_mechanical_group():
+    groups = np.array([1, 1, 2, 2])
+    thermal = pd.DataFrame({"sample_id": ["t0", "t1"], "energy_eV_per_atom": [-4.65, -4.64],
+                            "s_1": [0.4, 0.5], "s_2": [0.2, 0.1], "s_3": [0.3, 0.2], "s_4": [0.1, 0.2]})
+    mech = pd.DataFrame({"sample_id": ["m0", "m1"], "shear_T_K": [300.0, 300.0],
+                         "energy_eV_per_atom": [-4.65, -4.64], "von_mises_strain_std": [0.1, 0.1],
+                         "s_1": [0.5, 0.6], "s_2": [0.1, 0.4], "s_3": [0.2, 0.0], "s_4": [0.2, 0.0]})
+    pairs = het.pair_table(mech, thermal, ["s_1", "s_2", "s_3", "s_4"], groups, 0.001)
+    assert np.isinf(pairs.loc[1, "ratio_sum_group2"])  # m1 has nothing in group 2
+    summary = het.condition_summary(pairs).iloc[0]
+    assert summary["ratio_sum_group2_mean"] == pytest.approx(0.4 / 0.4)
+    assert summary["ratio_sum_group2_n_undefined"] == 1
+    assert summary["ratio_sum_group1_mean"] == pytest.approx((0.6 / 0.6 + 0.6 / 1.0) / 2)
+    assert summary["ratio_sum_group1_n_undefined"] == 0
+
+
 def synthetic_samples(seed=2):
     """Thermal barcodes close to a smooth energy trend; mechanical ones with group-2 noise
     that grows as the temperature falls (as the paper reports), strain std likewise."""

@@ -264,11 +264,21 @@ def _sem(values):
     return float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else np.nan
 
 
+def _finite_mean(values):
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if values.size else np.nan
+
+
 def condition_summary(pairs, condition_column="shear_T_K"):
     """One row per condition from :func:`pair_table`: ``n_mech``, ``n_matched``, median and
     max |ΔE| of matched pairs (eV/atom), mean and standard error of std(δs) for each group,
     mean Σ ratios, and the condition's strain heterogeneity (mean of ``von_mises_strain_std``
-    over all its mechanical samples, matched or not)."""
+    over all its mechanical samples, matched or not).
+
+    A pair whose mechanical Σ over a group is 0 (no atom at that group's ULEs) has no finite
+    ratio: the mean ratio is over the other pairs, and ``ratio_sum_group{1,2}_n_undefined``
+    counts such pairs, so one empty group does not turn the mean into inf."""
     rows = []
     for condition, rows_of in pairs.groupby(condition_column, sort=True):
         matched = rows_of[rows_of["matched"]]
@@ -283,8 +293,10 @@ def condition_summary(pairs, condition_column="shear_T_K"):
             "std_delta_group1_sem": _sem(matched["std_delta_group1"]),
             "std_delta_group2_mean": float(matched["std_delta_group2"].mean()) if len(matched) else np.nan,
             "std_delta_group2_sem": _sem(matched["std_delta_group2"]),
-            "ratio_sum_group1_mean": float(matched["ratio_sum_group1"].mean()) if len(matched) else np.nan,
-            "ratio_sum_group2_mean": float(matched["ratio_sum_group2"].mean()) if len(matched) else np.nan,
+            "ratio_sum_group1_mean": _finite_mean(matched["ratio_sum_group1"]),
+            "ratio_sum_group1_n_undefined": int((~np.isfinite(matched["ratio_sum_group1"])).sum()),
+            "ratio_sum_group2_mean": _finite_mean(matched["ratio_sum_group2"]),
+            "ratio_sum_group2_n_undefined": int((~np.isfinite(matched["ratio_sum_group2"])).sum()),
             "strain_heterogeneity": float(rows_of["von_mises_strain_std"].mean()),
         })
     return pd.DataFrame(rows)
