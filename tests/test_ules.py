@@ -280,7 +280,7 @@ def test_files_give_the_same_dictionary_and_encode_consistently(tmp_path, glass_
                           glass_vectors[ules.build_dictionary_reference(glass_vectors[:n_train], threshold)])
     dictionary_path = tmp_path / "dictionary.parquet"
     dictionary.write(dictionary_path, provenance={})
-    fractions, counts = ules.encode_files(paths, sample_ids, dictionary_path, threshold, batch_size=100)
+    fractions, counts, atoms = ules.encode_files(paths, sample_ids, dictionary_path, threshold, batch_size=100)
     columns = ["sample_id", "n_atoms", "n_unmatched"] + [ules.ule_column(i) for i in range(len(dictionary))]
     assert list(fractions.columns) == columns and list(counts.columns) == columns
     assert fractions["sample_id"].tolist() == sample_ids
@@ -297,6 +297,12 @@ def test_files_give_the_same_dictionary_and_encode_consistently(tmp_path, glass_
         assert np.array_equal(counts[columns[3:]].iloc[row].to_numpy(), nearest_counts)
         assert np.array_equal(ule_fractions[row], matched_counts / len(vectors))
         assert fractions["n_unmatched"].iloc[row] == n_unmatched
+        index, similarity, matched = ules.nearest_ule(vectors, dictionary.unit_vectors, threshold, 4096)
+        of_sample = atoms[atoms["sample_id"] == sample_ids[row]]
+        assert of_sample["atom"].tolist() == list(range(len(vectors)))
+        assert np.array_equal(of_sample["ule_id"], index) and np.array_equal(of_sample["matched"], matched)
+        np.testing.assert_allclose(of_sample["similarity"], similarity, atol=1e-6)
+    assert len(atoms) == counts["n_atoms"].sum()
     with pytest.raises(InputError, match="sample_id"):
         ules.encode_files(paths[::-1], sample_ids, dictionary_path, threshold, batch_size=100)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import barcode as barcode_module
-from . import descriptors, heterogeneity, learning, md, structures, ules
+from . import descriptors, heterogeneity, learning, md, structures, ule_energy, ules
 from .errors import InputError
 from .io import read_provenance
 
@@ -29,6 +29,7 @@ class TrainedPipeline:
     top_ules: pd.DataFrame
     fractions_model: object
     barcode_model: object
+    ule_energies: pd.DataFrame  # mean per-atom energy of each ULE (mgbarcode.ule_energy)
     thermal: pd.DataFrame     # reference samples: sample_id, energy_eV_per_atom, barcode columns
     summary: pd.DataFrame     # per-condition heterogeneity summary (may be empty)
 
@@ -50,6 +51,7 @@ class TrainedPipeline:
             "barcode_model": results / "model" / "barcode_model.json",
             "fractions_fit": results / "model" / "fractions_fit.json",
             "barcode_fit": results / "model" / "barcode_fit.json",
+            "ule_energies": results / "ules" / "energies.parquet",
         }
         for name, path in paths.items():
             if not path.is_file():
@@ -58,7 +60,7 @@ class TrainedPipeline:
                                  "or pass --results with a finished folder")
         dictionary = ules.read_dictionary(paths["dictionary"])
         dictionary_hash = read_provenance(paths["dictionary"]).get("config_sha256")
-        for name in ("top_ules", "barcodes"):
+        for name in ("top_ules", "barcodes", "ule_energies"):
             if read_provenance(paths[name]).get("config_sha256") != dictionary_hash:
                 raise InputError(paths[name], "provenance.config_sha256",
                                  "made with another configuration than the ULE dictionary",
@@ -85,7 +87,9 @@ class TrainedPipeline:
         summary_path = results / "heterogeneity" / "summary.parquet"
         summary = pd.read_parquet(summary_path) if summary_path.is_file() else pd.DataFrame()
         threshold = json.loads(paths["threshold"].read_text())["threshold"]
-        return cls(results, config, dictionary, threshold, top_ules, fractions_model, barcode_model, thermal, summary)
+        ule_energies = pd.read_parquet(paths["ule_energies"]).sort_values("ule_id").reset_index(drop=True)
+        return cls(results, config, dictionary, threshold, top_ules, fractions_model, barcode_model, ule_energies,
+                   thermal, summary)
 
 
 def assess(path, pipeline, minimize=False, type_elements=None):
@@ -121,6 +125,7 @@ def assess(path, pipeline, minimize=False, type_elements=None):
     s, zero = barcode_module.barcodes(nearest[None, :], top_ids)
     energy_fractions = float(learning.predict(pipeline.fractions_model, fractions[None, :])[0])
     energy_barcode = float(learning.predict(pipeline.barcode_model, s)[0]) if not zero[0] else math.nan
+    energy_ules = float(ule_energy.predict_energy_per_atom(nearest[None, :], pipeline.ule_energies["mean_energy_eV"])[0])
     groups = pipeline.top_ules["group"].to_numpy()
     het = config["heterogeneity"]
     verdict = heterogeneity.assess_heterogeneity(
@@ -136,7 +141,8 @@ def assess(path, pipeline, minimize=False, type_elements=None):
         "species_in_dictionary": species,
         "minimized": bool(minimize),
         "computed_IS_energy_eV_per_atom": computed_energy,
-        "predicted_IS_energy_eV_per_atom": {"barcode_model": energy_barcode, "fractions_model": energy_fractions},
+        "predicted_IS_energy_eV_per_atom": {"barcode_model": energy_barcode, "fractions_model": energy_fractions,
+                                            "ule_energy": energy_ules},
         "n_unmatched_atoms": int(n_unmatched),
         "zero_barcode": bool(zero[0]),
         "barcode": dict(zip(pipeline.barcode_columns, s[0].tolist())),

@@ -58,27 +58,33 @@ def _group_boundary(ax, groups):
                    label="group 1 | group 2")
 
 
-def parity_plot(sets, output):
+def parity_plot(sets, output, panels=None):
     """Predicted vs. true IS energy (eV/atom) for each named set (paper Fig. 2, left).
 
     ``sets``: ``{label: (true_eV_per_atom, predicted_eV_per_atom)}``; the legend gives each
-    set's RMSE in meV/atom.
+    set's RMSE in meV/atom.  With ``panels`` (``{title: sets}``) instead, one panel per title
+    (e.g. one per model) on shared axes.
     """
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    panels = panels or {"": sets}
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.5), sharex=True, sharey=True,
+                             squeeze=False)
     all_values = []
-    for label, (true, predicted) in sets.items():
-        true, predicted = np.asarray(true, float), np.asarray(predicted, float)
-        rmse = 1000.0 * np.sqrt(np.mean((predicted - true) ** 2))
-        ax.scatter(true, predicted, s=8, alpha=0.6, label=f"{label} (RMSE {rmse:.2f} meV/atom)")
-        all_values.extend([true, predicted])
+    for ax, (title, panel_sets) in zip(axes[0], panels.items()):
+        for label, (true, predicted) in panel_sets.items():
+            true, predicted = np.asarray(true, float), np.asarray(predicted, float)
+            rmse = 1000.0 * np.sqrt(np.mean((predicted - true) ** 2))
+            ax.scatter(true, predicted, s=8, alpha=0.6, label=f"{label} (RMSE {rmse:.2f} meV/atom)")
+            all_values.extend([true, predicted])
+        ax.set_title(title, fontsize="medium")
+        ax.set_xlabel("true IS energy (eV/atom)")
+        _energy_ticks(ax.xaxis)
+        ax.legend(fontsize="small")
     values = np.concatenate(all_values)
     limits = [values.min(), values.max()]
-    ax.plot(limits, limits, color="k", linewidth=0.8)
-    ax.set_xlabel("true IS energy (eV/atom)")
-    ax.set_ylabel("predicted IS energy (eV/atom)")
-    _energy_ticks(ax.xaxis)
-    _energy_ticks(ax.yaxis)
-    ax.legend(fontsize="small")
+    for ax in axes[0]:
+        ax.plot(limits, limits, color="k", linewidth=0.8)
+    axes[0, 0].set_ylabel("predicted IS energy (eV/atom)")
+    _energy_ticks(axes[0, 0].yaxis)
     return save_figure(fig, output)
 
 

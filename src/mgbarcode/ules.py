@@ -603,14 +603,27 @@ def encode_sample(unit_vectors, dictionary_vectors, threshold, batch_size):
     return nearest_counts, matched_counts, int((~matched).sum())
 
 
+class Encoding(NamedTuple):
+    """What :func:`encode_files` returns."""
+
+    fractions: pd.DataFrame  # one row per sample: matched atoms at each ULE / n_atoms
+    counts: pd.DataFrame  # one row per sample: atoms whose nearest ULE is each ULE (all atoms)
+    atoms: pd.DataFrame  # one row per atom: sample_id, atom, ule_id (nearest), similarity, matched
+
+
 def encode_files(paths, sample_ids, dictionary_path, threshold, batch_size, log_interval_s=30.0):
     """Encode many samples' SOAP files against a dictionary, streaming batches across files.
 
-    Returns two DataFrames with one row per sample in the order of ``paths``, columns
-    ``sample_id, n_atoms, n_unmatched`` then one column per ULE (:func:`ule_column`):
+    Returns an :class:`Encoding`.  Its two sample tables have one row per sample in the order
+    of ``paths``, columns ``sample_id, n_atoms, n_unmatched`` then one column per ULE
+    (:func:`ule_column`):
 
     * fractions (float64): matched atoms at each ULE / n_atoms (row sums = 1 − unmatched share);
     * nearest counts (int64): atoms whose nearest ULE is each ULE, all atoms (for barcodes).
+
+    Its atom table has one row per atom, in file then atom order: ``sample_id, atom`` (index in
+    the structure), ``ule_id`` of the nearest ULE, ``similarity`` M to it (float32) and
+    ``matched`` (M ≥ threshold); e.g. to colour atoms by ULE or to give each ULE an energy.
     """
     paths, sample_ids = list(paths), [str(s) for s in sample_ids]
     if len(paths) != len(sample_ids):
@@ -628,6 +641,7 @@ def encode_files(paths, sample_ids, dictionary_path, threshold, batch_size, log_
     n_atoms = np.zeros(n_samples, dtype=np.int64)
     n_unmatched = np.zeros(n_samples, dtype=np.int64)
     scratch = np.empty((batch_size, n_ules), dtype=np.float32)
+    atom_pieces = []
     started = last_log = time.perf_counter()
     for batch in iter_soap_batches(paths, batch_size):
         wrong = np.flatnonzero(batch.sample_ids != expected_ids[batch.file_index])
@@ -636,7 +650,9 @@ def encode_files(paths, sample_ids, dictionary_path, threshold, batch_size, log_
             raise InputError(paths[file_index], "sample_id", f"holds {batch.sample_ids[wrong[0]]!r}, "
                              f"expected {sample_ids[file_index]!r}", "pass paths and sample ids in the same order")
         vectors_batch = _checked_unit_vectors(batch.unit_vectors, source=paths[batch.file_index[0]])
-        ule_index, _, matched = _assign(vectors_batch, vectors, cut, scratch[:len(vectors_batch)])
+        ule_index, best_dot, matched = _assign(vectors_batch, vectors, cut, scratch[:len(vectors_batch)])
+        atom_pieces.append(pd.DataFrame({"sample_id": batch.sample_ids, "atom": batch.atoms, "ule_id": ule_index,
+                                         "similarity": similarity_from_dot(best_dot), "matched": matched}))
         # A batch covers a contiguous run of files: count per (file, ULE) in one bincount.
         first, last = batch.file_index[0], batch.file_index[-1] + 1
         local = (batch.file_index - first).astype(np.int64) * n_ules + ule_index
@@ -657,7 +673,8 @@ def encode_files(paths, sample_ids, dictionary_path, threshold, batch_size, log_
              n_unmatched.sum(), 100.0 * n_unmatched.sum() / n_atoms.sum(), time.perf_counter() - started)
     fractions = _sample_table(sample_ids, n_atoms, n_unmatched, matched_counts / n_atoms[:, None])
     counts = _sample_table(sample_ids, n_atoms, n_unmatched, nearest_counts)
-    return fractions, counts
+    atoms = pd.concat(atom_pieces, ignore_index=True)
+    return Encoding(fractions, counts, atoms)
 
 
 def _sample_table(sample_ids, n_atoms, n_unmatched, per_ule):

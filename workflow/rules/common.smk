@@ -49,11 +49,14 @@ def batch_structures(wildcards):
     return expand(f"{R}/samples/{{trajectory}}", trajectory=BATCHES[wildcards.batch])
 
 
-def split_soap_dirs(split):
-    """Input function: the SOAP folders of every batch holding a trajectory of ``split``."""
-    ids = {t.trajectory_id for t in THERMAL_TRAJECTORIES + SHEAR_TRAJECTORIES if t.split == split}
-    batches = [batch for batch, members in BATCHES.items() if ids.intersection(members)]
-    return lambda wildcards: expand(f"{R}/soap/{{batch}}", batch=batches)
+def split_trajectory_ids(split):
+    return [t.trajectory_id for t in THERMAL_TRAJECTORIES + SHEAR_TRAJECTORIES if t.split == split]
+
+
+def split_batches(split):
+    """The batches holding a trajectory of ``split``."""
+    ids = set(split_trajectory_ids(split))
+    return [batch for batch, members in BATCHES.items() if ids.intersection(members)]
 
 
 def feature_table(wildcards):

@@ -101,6 +101,8 @@ rule barcodes:
 rule model_metrics:
     input:
         fractions=f"{R}/encoding/fractions.parquet",
+        counts=f"{R}/encoding/counts.parquet",
+        ule_energies=f"{R}/ules/energies.parquet",
         barcodes=f"{R}/barcode/barcodes.parquet",
         fractions_model=f"{R}/model/fractions_model.json",
         barcode_model=f"{R}/model/barcode_model.json",

@@ -29,7 +29,7 @@ rule soap_descriptors:
 
 rule ule_threshold_calibration:
     input:
-        soap=split_soap_dirs("train"),
+        soap=expand(f"{R}/soap/{{batch}}", batch=split_batches("train")),
         catalogue=f"{R}/samples.parquet",
     output:
         table=f"{R}/ules/threshold_calibration.parquet",
@@ -55,7 +55,7 @@ rule ule_threshold_calibration:
 
 rule ule_dictionary:
     input:
-        soap=split_soap_dirs("train"),
+        soap=expand(f"{R}/soap/{{batch}}", batch=split_batches("train")),
         choice=f"{R}/ules/threshold.json",
         catalogue=f"{R}/samples.parquet",
     output:
@@ -85,6 +85,7 @@ rule ule_encoding:
     output:
         fractions=f"{R}/encoding/{{batch}}/fractions.parquet",
         counts=f"{R}/encoding/{{batch}}/counts.parquet",
+        atoms=f"{R}/encoding/{{batch}}/atoms.parquet",
     log:
         f"{R}/logs/ule_encoding/{{batch}}.log",
     benchmark:
@@ -101,6 +102,26 @@ rule ule_encoding:
         "../../envs/ule_encoding.yaml"
     script:
         "../scripts/ule_encoding.py"
+
+
+rule ule_energies:
+    input:
+        atoms=expand(f"{R}/encoding/{{batch}}/atoms.parquet", batch=split_batches("train")),
+        structures=expand(f"{R}/samples/{{trajectory}}", trajectory=split_trajectory_ids("train")),
+        dictionary=f"{R}/ules/dictionary.parquet",
+        catalogue=f"{R}/samples.parquet",
+    output:
+        f"{R}/ules/energies.parquet",
+    log:
+        f"{R}/logs/ule_energies.log",
+    threads: resources_for("ule_energies")["threads"]
+    resources:
+        mem_mb=resources_for("ule_energies")["mem_mb"],
+        runtime=resources_for("ule_energies")["runtime_min"],
+    conda:
+        "../../envs/ule_energies.yaml"
+    script:
+        "../scripts/ule_energies.py"
 
 
 rule encoding_tables:

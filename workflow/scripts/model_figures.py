@@ -8,12 +8,14 @@ from mgbarcode import barcode, figures, kernels, logs
 log = logs.to_file(snakemake.log[0])
 inputs, out = snakemake.input, snakemake.output
 predictions = pd.read_parquet(inputs.predictions)
-barcode_predictions = predictions[predictions["model"] == "barcode"]
-figures.parity_plot({f"{split} (N={int(n)})": (group["energy_eV_per_atom"], group["predicted_eV_per_atom"])
-                     for (split, n), group in barcode_predictions.merge(
-                         pd.read_parquet(inputs.catalogue, columns=["sample_id", "n_atoms"]), on="sample_id")
-                     .groupby(["split", "n_atoms"]) if split in ("test", "size")},
-                    (out.parity, out.parity_svg))
+predictions = predictions[predictions["split"].isin(["test", "size"])].merge(
+    pd.read_parquet(inputs.catalogue, columns=["sample_id", "n_atoms"]), on="sample_id")
+model_titles = {"fractions": "XGBoost on ULE fractions", "barcode": "XGBoost on the barcode",
+                "ule_energy": "ULE energies (no fit)"}
+figures.parity_plot(None, (out.parity, out.parity_svg), panels={
+    title: {f"{split} (N={int(n)})": (group["energy_eV_per_atom"], group["predicted_eV_per_atom"])
+            for (split, n), group in predictions[predictions["model"] == model].groupby(["split", "n_atoms"])}
+    for model, title in model_titles.items()})
 ranking, tail = pd.read_parquet(inputs.ranking), json.loads(open(inputs.tail).read())
 figures.shap_distribution(ranking["mean_abs_shap"], tail["k_config"], tail["k_long_tail"],
                           tail["tail_threshold_eV_per_atom"], (out.shap, out.shap_svg))

@@ -1,4 +1,5 @@
-"""Snakemake job: every atom of the samples of a batch of trajectories to its most similar ULE."""
+"""Snakemake job: every atom of the samples of a batch of trajectories to its most similar ULE
+(per-sample fractions and counts, and the per-atom assignment)."""
 import json
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from mgbarcode.io import write_parquet
 logs.to_file(snakemake.log[0])
 threshold = json.loads(Path(snakemake.input.choice).read_text())["threshold"]
 sample_ids = [s for table in snakemake.input.tables for s in pd.read_parquet(table, columns=["sample_id"])["sample_id"]]
-fractions, counts = ules.encode_files([Path(snakemake.input.soap) / f"{s}.parquet" for s in sample_ids], sample_ids,
-                                      snakemake.input.dictionary, threshold, snakemake.params.batch_size)
+encoding = ules.encode_files([Path(snakemake.input.soap) / f"{s}.parquet" for s in sample_ids], sample_ids,
+                             snakemake.input.dictionary, threshold, snakemake.params.batch_size)
 record = provenance.record(snakemake.config, threshold=threshold)
-write_parquet(fractions, snakemake.output.fractions, record)
-write_parquet(counts, snakemake.output.counts, record)
+write_parquet(encoding.fractions, snakemake.output.fractions, record)
+write_parquet(encoding.counts, snakemake.output.counts, record)
+write_parquet(encoding.atoms, snakemake.output.atoms, record, use_dictionary=["sample_id"])
