@@ -12,7 +12,7 @@ SHEAR_TRAJECTORIES = shear_trajectories(config)
 MECH_IDS = [t.trajectory_id for t in SHEAR_TRAJECTORIES]
 # Thermal and mechanical trajectories share the downstream rules (catalogue, SOAP, encoding).
 TRAJECTORY_IDS = THERMAL_IDS + MECH_IDS
-# SOAP and encoding jobs each work on a batch of trajectories of one split (config jobs:).
+# SOAP and encoding jobs each work on a batch of thermal or of sheared trajectories (config jobs:).
 BATCHES = mgb_config.trajectory_batches({"thermal": THERMAL_IDS, "mech": MECH_IDS},
                                         config["jobs"]["trajectories_per_job"])
 # Feature tables the energy models learn from, and their feature-column prefixes.
