@@ -87,8 +87,8 @@ def test_figures_write_png_and_svg(tmp_path):
     icosahedral = np.array([True, False, True, False, False, False])
     shap_values = np.sort(rng.exponential(1e-4, 100))[::-1]
     written = [
-        figures.parity_plot({"test": (energies, energies + 1e-3 * rng.standard_normal(30)),
-                             "size": (energies, energies)}, tmp_path / "parity"),
+        figures.parity_plot({"model": {"test": (energies, energies + 1e-3 * rng.standard_normal(30)),
+                                       "size": (energies, energies)}}, tmp_path / "parity"),
         figures.shap_distribution(shap_values, k=6, tail_k=4, tail_threshold=3e-4,
                                   output=tmp_path / "shap"),
         figures.barcode_panels(s[figures.representative_indices(energies, 3)],

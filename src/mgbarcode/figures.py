@@ -58,14 +58,12 @@ def _group_boundary(ax, groups):
                    label="group 1 | group 2")
 
 
-def parity_plot(sets, output, panels=None):
-    """Predicted vs. true IS energy (eV/atom) for each named set (paper Fig. 2, left).
+def parity_plot(panels, output):
+    """Predicted vs. true IS energy (eV/atom), one panel per model (paper Fig. 2, left).
 
-    ``sets``: ``{label: (true_eV_per_atom, predicted_eV_per_atom)}``; the legend gives each
-    set's RMSE in meV/atom.  With ``panels`` (``{title: sets}``) instead, one panel per title
-    (e.g. one per model) on shared axes.
+    ``panels``: ``{title: {label: (true_eV_per_atom, predicted_eV_per_atom)}}``, panels on
+    shared axes; each legend gives its sets' RMSE in meV/atom.
     """
-    panels = panels or {"": sets}
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.5), sharex=True, sharey=True,
                              squeeze=False)
     all_values = []

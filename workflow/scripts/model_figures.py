@@ -12,10 +12,10 @@ predictions = predictions[predictions["split"].isin(["test", "size"])].merge(
     pd.read_parquet(inputs.catalogue, columns=["sample_id", "n_atoms"]), on="sample_id")
 model_titles = {"fractions": "XGBoost on ULE fractions", "barcode": "XGBoost on the barcode",
                 "ule_energy": "ULE energies (no fit)"}
-figures.parity_plot(None, (out.parity, out.parity_svg), panels={
+figures.parity_plot({
     title: {f"{split} (N={int(n)})": (group["energy_eV_per_atom"], group["predicted_eV_per_atom"])
             for (split, n), group in predictions[predictions["model"] == model].groupby(["split", "n_atoms"])}
-    for model, title in model_titles.items()})
+    for model, title in model_titles.items()}, (out.parity, out.parity_svg))
 ranking, tail = pd.read_parquet(inputs.ranking), json.loads(open(inputs.tail).read())
 figures.shap_distribution(ranking["mean_abs_shap"], tail["k_config"], tail["k_long_tail"],
                           tail["tail_threshold_eV_per_atom"], (out.shap, out.shap_svg))
