@@ -9,7 +9,10 @@ from mgbarcode.io import write_json, write_parquet
 
 log = logs.to_file(snakemake.log[0])
 inputs, params = snakemake.input, snakemake.params
-train = learning.load_dataset(inputs.fractions, inputs.catalogue, ["train"], "ule_")
+# Each table is read once; load_dataset takes DataFrames.
+catalogue = pd.read_parquet(inputs.catalogue)
+fractions, barcodes, counts = (pd.read_parquet(path) for path in (inputs.fractions, inputs.barcodes, inputs.counts))
+train = learning.load_dataset(fractions, catalogue, ["train"], "ule_")
 n_train_atoms = int(train.n_atoms[0])
 energies = pd.read_parquet(inputs.ule_energies).sort_values("ule_id")
 if energies["ule_id"].tolist() != list(range(len(train.feature_names))):
@@ -17,8 +20,8 @@ if energies["ule_id"].tolist() != list(range(len(train.feature_names))):
                      "rerun the ule_energies rule (snakemake --forcerun ule_energies)")
 
 
-learned = {"fractions": (inputs.fractions, inputs.fractions_model, "ule_"),
-           "barcode": (inputs.barcodes, inputs.barcode_model, "s_")}
+learned = {"fractions": (fractions, inputs.fractions_model, "ule_"),
+           "barcode": (barcodes, inputs.barcode_model, "s_")}
 boosters = {name: learning.load_booster(model_path) for name, (_, model_path, _) in learned.items()}
 models = [*learned, "ule_energy"]
 
@@ -26,10 +29,10 @@ models = [*learned, "ule_energy"]
 def scored(name, split):
     """The samples of ``split`` and model ``name``'s predictions for them (eV/atom)."""
     if name == "ule_energy":
-        data = learning.load_dataset(inputs.counts, inputs.catalogue, [split], "ule_")
+        data = learning.load_dataset(counts, catalogue, [split], "ule_")
         return data, ule_energy.predict_energy_per_atom(data.X, energies["mean_energy_eV"])
     features, _, prefix = learned[name]
-    data = learning.load_dataset(features, inputs.catalogue, [split], prefix)
+    data = learning.load_dataset(features, catalogue, [split], prefix)
     return data, learning.predict(boosters[name], data.X, data.feature_names)
 
 
@@ -46,7 +49,7 @@ for name in models:
             metrics[name][split] = learning.regression_metrics(data.y, predicted, n_train_atoms)
 metrics["baseline_train_mean"] = {}
 for split in ("test", "size"):
-    data = learning.load_dataset(inputs.fractions, inputs.catalogue, [split], "ule_")
+    data = learning.load_dataset(fractions, catalogue, [split], "ule_")
     metrics["baseline_train_mean"][split] = learning.regression_metrics(
         data.y, [train.y.mean()] * len(data.y), n_train_atoms)
 for name in (*models, "baseline_train_mean"):
