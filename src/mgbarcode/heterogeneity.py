@@ -258,15 +258,18 @@ def _zero_flags(table):
     return np.zeros(len(table), dtype=bool)
 
 
-def _sem(values):
+def _finite(values):
     values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
+    return values[np.isfinite(values)]
+
+
+def _sem(values):
+    values = _finite(values)
     return float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else np.nan
 
 
 def _finite_mean(values):
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
+    values = _finite(values)
     return float(values.mean()) if values.size else np.nan
 
 
