@@ -114,6 +114,8 @@ rule ule_energies:
         f"{R}/ules/energies.parquet",
     log:
         f"{R}/logs/ule_energies.log",
+    benchmark:
+        f"{R}/benchmarks/ule_energies.tsv"
     threads: resources_for("ule_energies")["threads"]
     resources:
         mem_mb=resources_for("ule_energies")["mem_mb"],
