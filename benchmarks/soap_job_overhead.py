@@ -1,7 +1,11 @@
 """Per-job overhead of the SOAP stage of a finished run: each ``soap_descriptors`` job's wall
 time (Snakemake's benchmark file) against the time it spent describing and writing structures
 (the job log's "SOAP done" line).  The rest is start-up: the interpreter, Snakemake's script
-preamble and imports (DScribe pulls in scikit-learn).  Target: overhead <= 10 % of the stage.
+preamble and imports (DScribe pulls in scikit-learn).  Target: per-job overhead <= 10 % of
+the stage's time.  Printed two ways: the overhead summed over jobs against the summed job
+time (the share of the stage's CPU that is start-up), and the largest per-job overhead against
+the stage's wall time (first SOAP job's start to the last one's end, from the benchmark files'
+times: what a user waits for).
 
     python benchmarks/soap_job_overhead.py [results]
 """
@@ -27,8 +31,9 @@ def soap_jobs(results_dir):
             raise SystemExit(f"{batch}: no 'SOAP done' line in its log; did the job finish?")
         atoms, soap_s = int(done[-1][0]), float(done[-1][1])
         wall_s = float(pd.read_csv(benchmark, sep="\t")["s"].iloc[-1])
+        end = benchmark.stat().st_mtime  # Snakemake writes the benchmark file as the job ends
         rows.append({"batch": batch, "atoms": atoms, "wall_s": wall_s, "soap_s": soap_s,
-                     "overhead_s": wall_s - soap_s})
+                     "overhead_s": wall_s - soap_s, "start": end - wall_s, "end": end})
     if not rows:
         raise SystemExit(f"{results_dir}: no SOAP job benchmarks under benchmarks/soap_descriptors/")
     return pd.DataFrame(rows)
@@ -39,11 +44,17 @@ def main():
     parser.add_argument("results", nargs="?", default="results", help="results folder of a finished run")
     args = parser.parse_args()
     jobs = soap_jobs(args.results)
-    print(jobs.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
-    share = jobs["overhead_s"].sum() / jobs["wall_s"].sum()
-    print(f"{len(jobs)} SOAP jobs: {jobs['wall_s'].sum():.1f} s of job wall time, "
-          f"{jobs['overhead_s'].sum():.1f} s outside SOAP (mean {jobs['overhead_s'].mean():.1f} s per job)")
-    print(f"overhead share {share:.3f} (target <= {TARGET_SHARE}): {'met' if share <= TARGET_SHARE else 'NOT met'}")
+    print(jobs.drop(columns=["start", "end"]).to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    summed_share = jobs["overhead_s"].sum() / jobs["wall_s"].sum()
+    stage_wall_s = jobs["end"].max() - jobs["start"].min()
+    wall_share = jobs["overhead_s"].max() / stage_wall_s
+    print(f"{len(jobs)} SOAP jobs: {jobs['wall_s'].sum():.1f} s of job time, {jobs['overhead_s'].sum():.1f} s "
+          f"outside SOAP (mean {jobs['overhead_s'].mean():.1f} s, max {jobs['overhead_s'].max():.1f} s per job); "
+          f"the stage took {stage_wall_s:.1f} s of wall time")
+    for name, share in (("summed over jobs / summed job time", summed_share),
+                        ("largest per-job overhead / stage wall time", wall_share)):
+        print(f"overhead share, {name}: {share:.3f} (target <= {TARGET_SHARE}): "
+              f"{'met' if share <= TARGET_SHARE else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -120,14 +120,24 @@ def test_reference_is_the_leader_rule_in_exact_arithmetic():
 
 # --------------------------------------------------------------------------- dictionary
 
+@pytest.fixture(scope="module")
+def glass_species(glass_samples):
+    return np.asarray([s for atoms, _ in glass_samples for s in atoms.get_chemical_symbols()], dtype=object)
+
+
+@pytest.mark.parametrize("labels", ["none", "centre species", "scrambled"])
 @pytest.mark.parametrize("batch_size", [1, 7, 256, 5000])
-def test_batched_dictionary_equals_reference_on_real_soap(glass_vectors, glass_thresholds,
-                                                          glass_references, batch_size):
+def test_batched_dictionary_equals_reference_on_real_soap(glass_vectors, glass_thresholds, glass_references,
+                                                          glass_species, batch_size, labels):
+    # Species only order the search: right, scrambled (with unknowns) or absent, same dictionary.
+    species = {"none": None, "centre species": glass_species,
+               "scrambled": np.random.default_rng(5).permutation(
+                   np.where(np.arange(len(glass_species)) % 7 == 0, None, glass_species))}[labels]
     for threshold in glass_thresholds:
         expected = glass_references[threshold]
         assert 1 < len(expected) < len(glass_vectors)  # the threshold matters
         dictionary = ules.LeaderDictionary(threshold, glass_vectors.shape[1], batch_size)
-        new = dictionary.add(glass_vectors)
+        new = dictionary.add(glass_vectors, species=species)
         assert np.array_equal(new, expected)
         assert np.array_equal(dictionary.unit_vectors, glass_vectors[expected])
 

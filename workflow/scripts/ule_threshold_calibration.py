@@ -10,11 +10,12 @@ log = logs.to_file(snakemake.log[0])
 settings, calibration = snakemake.params.ules, snakemake.params.ules["calibration"]
 train = pd.read_parquet(snakemake.input.catalogue).query("split == 'train'")
 chosen = ules.select_calibration_samples(train["sample_id"], calibration["n_samples"], calibration["seed"])
-vectors = np.concatenate([descriptors.read_soap_parquet(path).unit_vectors
-                          for path in descriptors.find_soap_files(snakemake.input.soap, chosen)])
+samples = [descriptors.read_soap_parquet(path) for path in descriptors.find_soap_files(snakemake.input.soap, chosen)]
+vectors = np.concatenate([sample.unit_vectors for sample in samples])
+species = np.concatenate([np.asarray(sample.species, dtype=object) for sample in samples])
 log.info("calibrating on %d environments of %d train samples", len(vectors), len(chosen))
 thresholds = sorted(calibration["thresholds"])
-counts = ules.count_ules_by_threshold(vectors, thresholds, settings["batch_size"])
+counts = ules.count_ules_by_threshold(vectors, thresholds, settings["batch_size"], species)
 if settings["threshold"] is not None:
     threshold, rule = float(settings["threshold"]), "ules.threshold from config"
 else:
