@@ -156,6 +156,32 @@ def test_batched_dictionary_equals_reference_on_clustered_vectors(threshold, bat
     assert dictionary.n_environments == len(vectors)
 
 
+def test_head_bounds_bracket_every_exact_dot(glass_vectors):
+    """Step 3 of the ules module docstring: the head features' float32 dot ± ρₓρᵤ ± E_H
+    brackets the exact dot of every pair, and ρ is a tight upper bound of the rest's norm."""
+    min_dot = ules.min_dot_for_threshold(0.9)
+    bound = ules._HeadBound.from_sample(glass_vectors, ules.HEAD_FEATURES, min_dot)
+    assert bound.n_head == ules.HEAD_FEATURES < glass_vectors.shape[1]
+    vectors, squared_norms = ules._checked_unit_vectors_and_squared_norms(glass_vectors)
+    projected = bound.project(vectors, squared_norms)
+    exact64 = vectors.astype(np.float64)
+    rest = np.delete(exact64, bound.features, axis=1)
+    rest_norm = np.sqrt(np.einsum("ij,ij->i", rest, rest))
+    assert (projected.tail_norm >= rest_norm).all()
+    # ρ² exceeds ‖x_T‖² by at most twice the float32 squared norm's rounding bound.
+    float32_norm_error = ules._gamma(vectors.shape[1] + 1, ules.FLOAT32_UNIT_ROUNDOFF)
+    assert (projected.tail_norm ** 2 - rest_norm ** 2 <= 2.1 * float32_norm_error).all()
+    assert rest_norm.max() < 0.1  # SOAP's weight is in the head features
+    head_dots = (projected.head @ projected.head.T).astype(np.float64)
+    reach = np.multiply.outer(projected.tail_norm, projected.tail_norm) + bound.error
+    exact = exact64 @ exact64.T  # float64 error ~1e-13, far inside the margins below
+    assert (head_dots - reach <= exact + 1e-12).all() and (exact - 1e-12 <= head_dots + reach).all()
+    # The bounds are tight enough to decide most pairs near the threshold on their own.
+    near = np.abs(exact - min_dot) < 0.02
+    decided = (head_dots - reach >= min_dot) | (head_dots + reach < min_dot)
+    assert near.sum() > 100 and decided[near].mean() > 0.8
+
+
 def near_cut_vectors(min_dot, n_features, n_anchors, n_probes, spread, seed):
     """Anchors, then probes whose exact dot with one anchor is within ``spread`` of min_dot:
     float32 products alone would decide many of them wrongly."""

@@ -20,8 +20,19 @@ follows that rule, whatever order a BLAS sums in:
    band and no sure match are recomputed in float64 (E₆₄ ≈ 4·10⁻¹³ by the same bound),
    and only dots still inside *that* band are summed exactly with :func:`math.fsum`
    (float32 × float32 products are exact in float64, and the sign of fsum(products − d)
-   is exact).  Measured on SOAP data: 0.5 % of rows need the float64 step while building,
-   ~13 % while encoding at a threshold in the middle of the nearest-ULE similarities.
+   is exact).  Measured on SOAP data: 1–2 % of rows need the float64 step while building
+   (step 3 leaves them open), ~13 % while encoding at a threshold in the middle of the nearest-ULE similarities.
+3. While building, dots are first bounded from a fixed subset H of "head" features alone
+   (the largest by mean square in the first batch: SOAP's weight sits in a few hundred
+   features).  x·u = x_H·u_H + x_T·u_T with |x_T·u_T| ≤ ‖x_T‖‖u_T‖ (Cauchy–Schwarz, T the
+   other features), so with P the float32 head dot (|P − x_H·u_H| ≤ E_H = γ_|H|(2⁻²⁴)(1+τ)²)
+   and ρ ≥ ‖x_T‖, P − ρₓρᵤ − E_H ≥ d is a sure match and P + ρₓρᵤ + E_H < d a sure miss;
+   pairs in between are decided from the full vectors in float64, then exactly, as above.
+   ρ² = fl₃₂(‖x‖²)/(1 − γₙ₊₁(2⁻²⁴)) − fl₆₄(‖x_H‖²)/(1 + γ_|H|₊₁(2⁻⁵³)) bounds ‖x_T‖² from
+   above (the float32 squared norm is the one the unit check computes anyway); 10⁻¹² is
+   added to every bound for the float64 arithmetic on them.  Measured on random-structure
+   SOAP: the best 512 of 3289 features leave ‖x_T‖ ≤ 0.044, and head products are 1/6.4 of
+   the work of full ones.
 
 So the batched dictionary equals the one-at-a-time reference bit for bit, and an
 environment that joined the dictionary (as a ULE or as a match) is always ``matched`` when
@@ -70,6 +81,10 @@ GRAM_BLOCK = 256
 # does not depend on it.
 FIRST_CHUNK_MIN = 32
 FIRST_CHUNK_DIVISOR = 64
+# Head features the build bounds dots with first (module docstring, step 3); performance only.
+HEAD_FEATURES = 512
+# Added to every bound computed in float64 arithmetic (terms of size <= 4, a few operations).
+ARITHMETIC_SLACK = 1e-12
 
 
 # --------------------------------------------------------------------------- similarity
@@ -94,13 +109,18 @@ def ule_column(ule_id):
     return f"{ULE_PREFIX}{int(ule_id):04d}"
 
 
+def _gamma(n_terms, unit_roundoff):
+    """Higham's γₙ = n·u / (1 − n·u): relative rounding bound of an n-term sum of products."""
+    nu = n_terms * unit_roundoff
+    if nu >= 0.5:
+        raise ValueError(f"{n_terms} terms are too many for the rounding bound")
+    return nu / (1.0 - nu)
+
+
 def _dot_error_bound(n_features, unit_roundoff):
     """Bound on |computed − exact| of a dot product of two stored unit vectors (module
     docstring, step 1)."""
-    nu = n_features * unit_roundoff
-    if nu >= 0.5:
-        raise ValueError(f"{n_features} features are too many for the rounding bound")
-    return nu / (1.0 - nu) * (1.0 + NORM_TOLERANCE) ** 2
+    return _gamma(n_features, unit_roundoff) * (1.0 + NORM_TOLERANCE) ** 2
 
 
 class _Cut:
@@ -152,6 +172,11 @@ def _any_exact_match(x, rows, min_dot):
 
 def _checked_unit_vectors(unit_vectors, source="unit vectors"):
     """C-contiguous float32 [n, n_features]; InputError unless every row has norm 1 ± τ."""
+    return _checked_unit_vectors_and_squared_norms(unit_vectors, source)[0]
+
+
+def _checked_unit_vectors_and_squared_norms(unit_vectors, source="unit vectors"):
+    """:func:`_checked_unit_vectors` and the float32 squared norms it checked them with."""
     vectors = np.ascontiguousarray(unit_vectors, dtype=np.float32)
     if vectors.ndim != 2:
         raise InputError(source, "soap", f"shape {vectors.shape}, expected [n, n_features]",
@@ -162,7 +187,7 @@ def _checked_unit_vectors(unit_vectors, source="unit vectors"):
         raise InputError(source, "soap", f"rows {bad[:10].tolist()} are not unit vectors "
                          f"(squared norms {norms_sq[bad[:3]].tolist()})",
                          "normalise the SOAP vectors (mgbarcode.descriptors.soap_vectors)")
-    return vectors
+    return vectors, norms_sq
 
 
 class _GrowableRows:
@@ -190,6 +215,74 @@ class _GrowableRows:
         self._size = needed
 
 
+class _Projected(NamedTuple):
+    """Environments as the dictionary build compares them (module docstring, step 3)."""
+
+    vectors: np.ndarray  # float32 [n, n_features], unit
+    head: np.ndarray  # float32 [n, n_head]: the head features, contiguous
+    tail_norm: np.ndarray  # float64 [n]: >= the norm of the other features
+
+    def rows(self, index):
+        return _Projected(self.vectors[index], self.head[index], self.tail_norm[index])
+
+
+class _ProjectedRows:
+    """A growable :class:`_Projected` (each part grows by doubling)."""
+
+    def __init__(self, n_features, n_head):
+        self._parts = (_GrowableRows(n_features, np.float32), _GrowableRows(n_head, np.float32),
+                       _GrowableRows(1, np.float64))
+
+    def __len__(self):
+        return len(self._parts[0])
+
+    @property
+    def view(self):
+        vectors, head, tail_norm = (part.view for part in self._parts)
+        return _Projected(vectors, head, tail_norm[:, 0])
+
+    def append(self, projected):
+        for part, values in zip(self._parts, (projected.vectors, projected.head, projected.tail_norm[:, None])):
+            part.append(values)
+
+
+class _HeadBound:
+    """Bounds on dot products from the head features (module docstring, step 3).
+
+    ``features``: sorted int64 indices of the head features, or None for all of them (then
+    there is no rest, and ρ = 0).
+    """
+
+    def __init__(self, features, n_features, min_dot):
+        self.features = features
+        self.n_features = n_features
+        self.n_head = n_features if features is None else len(features)
+        self.min_dot = min_dot
+        self.error = _dot_error_bound(self.n_head, FLOAT32_UNIT_ROUNDOFF) + ARITHMETIC_SLACK
+
+    @classmethod
+    def from_sample(cls, unit_vectors, n_head, min_dot):
+        """Head = the ``n_head`` features with the largest mean square over ``unit_vectors``
+        (ties to the lower index); all features if there are no more than ``2 * n_head``."""
+        n_features = unit_vectors.shape[1]
+        if n_features <= 2 * n_head:
+            return cls(None, n_features, min_dot)
+        mean_square = np.einsum("ij,ij->j", unit_vectors, unit_vectors)
+        return cls(np.sort(np.argsort(-mean_square, kind="stable")[:n_head]), n_features, min_dot)
+
+    def project(self, vectors, squared_norms):
+        """:class:`_Projected` of unit ``vectors`` given their float32 ``squared_norms``."""
+        if self.features is None:
+            return _Projected(vectors, vectors, np.zeros(len(vectors)))
+        head = np.take(vectors, self.features, axis=1)
+        head64 = head.astype(np.float64)
+        head_squared = np.einsum("ij,ij->i", head64, head64)
+        rest_squared = (squared_norms.astype(np.float64) / (1 - _gamma(self.n_features + 1, FLOAT32_UNIT_ROUNDOFF))
+                        - head_squared / (1 + _gamma(self.n_head + 1, FLOAT64_UNIT_ROUNDOFF)) + ARITHMETIC_SLACK)
+        tail_norm = np.sqrt(np.maximum(rest_squared, 0.0)) * (1 + 4 * FLOAT64_UNIT_ROUNDOFF)
+        return _Projected(vectors, head, tail_norm)
+
+
 # --------------------------------------------------------------------------- dictionary
 
 def build_dictionary_reference(unit_vectors, threshold):
@@ -215,20 +308,22 @@ class LeaderDictionary:
 
     For each batch of environments (in order):
 
-    1. float32 products ``batch @ dictionary.T`` settle every environment with a sure
-       match or sure miss; the few inside the rounding band are settled exactly.  The
-       dictionary is met in chunks, ULEs of the environment's centre species first (when
-       species are given), most often matched first, and an environment with a sure match
-       skips the remaining chunks (most environments match one of the popular ULEs of their
-       species, so this does a fraction of the full product; the result is the same);
+    1. float32 products of the head features (module docstring, step 3) bound every dot;
+       they settle nearly every environment as a sure match or sure miss, and the few left
+       open are settled from their full vectors, exactly.  The dictionary is met in chunks,
+       ULEs of the environment's centre species first (when species are given), most often
+       matched first, and an environment with a sure match skips the remaining chunks (most
+       environments match one of the popular ULEs of their species, so this does a fraction
+       of the full product; the result is the same);
     2. the unmatched ones are resolved among themselves in input order (blocks of
        ``GRAM_BLOCK`` against the earlier blocks' leaders, then each block's float32 Gram
        matrix, same band rule): a candidate becomes a ULE iff it matches no candidate that
        became a ULE before it in this batch;
     3. the new ULEs are appended (the array grows by doubling).
 
-    Memory: the dictionary (n_ules × n_features float32) plus batch_size × n_ules and
-    batch_size × GRAM_BLOCK float32 work arrays, independent of how many environments pass
+    Memory: the dictionary (n_ules × (n_features + HEAD_FEATURES) float32) plus
+    batch_size × (n_features + HEAD_FEATURES) for the batch and batch_size × n_ules and
+    batch_size × GRAM_BLOCK float64 work arrays, independent of how many environments pass
     through.
     """
 
@@ -241,17 +336,20 @@ class LeaderDictionary:
         self.batch_size = int(batch_size)
         self.n_environments = 0
         self._cut = _Cut(self.min_dot, self.n_features, np.dtype(np.float32), FLOAT32_UNIT_ROUNDOFF)
-        self._vectors = _GrowableRows(self.n_features, np.float32)
+        self._bound = None  # the head features are chosen from the first batch
+        self._ules = None  # _ProjectedRows, from the first batch on
         self._hits = np.zeros(0, dtype=np.int64)  # sure matches credited to each ULE so far
         self._species, self._sample_ids, self._atoms = [], [], []
 
     def __len__(self):
-        return len(self._vectors)
+        return 0 if self._ules is None else len(self._ules)
 
     @property
     def unit_vectors(self):
         """float32 [n_ules, n_features] (a view; row i is ULE i)."""
-        return self._vectors.view
+        if self._ules is None:
+            return np.empty((0, self.n_features), dtype=np.float32)
+        return self._ules.view.vectors
 
     def add(self, unit_vectors, species=None, sample_ids=None, atoms=None):
         """Process environments in the given order; returns the int64 indices (into this
@@ -260,7 +358,7 @@ class LeaderDictionary:
         ``species``, ``sample_ids``, ``atoms`` (optional, one per row) are kept for the new
         ULEs as their centre species and source (sample id, atom index).
         """
-        vectors = _checked_unit_vectors(unit_vectors)
+        vectors, squared_norms = _checked_unit_vectors_and_squared_norms(unit_vectors)
         if vectors.shape[1] != self.n_features:
             raise InputError("unit vectors", "soap", f"{vectors.shape[1]} features, the dictionary "
                              f"has {self.n_features}", "use SOAP files made with the same soap: config")
@@ -271,9 +369,14 @@ class LeaderDictionary:
             raise ValueError("species, sample_ids and atoms need one entry per vector")
         new = []
         for start in range(0, n_rows, self.batch_size):
-            leaders = start + self._add_batch(vectors[start:start + self.batch_size],
-                                              metadata[0][start:start + self.batch_size])
-            self._vectors.append(vectors[leaders])
+            window = slice(start, start + self.batch_size)
+            if self._bound is None:
+                self._bound = _HeadBound.from_sample(vectors[window], HEAD_FEATURES, self.min_dot)
+                self._ules = _ProjectedRows(self.n_features, self._bound.n_head)
+            projected = self._bound.project(vectors[window], squared_norms[window])
+            local = self._add_batch(projected, metadata[0][window])
+            self._ules.append(projected.rows(local))
+            leaders = start + local
             self._hits = np.concatenate([self._hits, np.zeros(len(leaders), dtype=np.int64)])
             for kept, values in zip((self._species, self._sample_ids, self._atoms), metadata):
                 kept.extend(values[leaders].tolist())
@@ -282,18 +385,17 @@ class LeaderDictionary:
         return np.concatenate(new) if new else np.empty(0, dtype=np.int64)
 
     def _add_batch(self, batch, species):
-        """Indices (into ``batch``) of the rows that become ULEs.
+        """Indices (into ``batch``, a :class:`_Projected`) of the rows that become ULEs.
 
         ``species`` (object array, one per row; None entries if unknown) only orders the
         search: each species' rows meet that species' ULEs first.
         """
-        matched = np.zeros(len(batch), dtype=bool)
+        matched = np.zeros(len(batch.vectors), dtype=bool)
         ule_species = np.asarray(self._species, dtype=object)
         for centre in sorted(set(species.tolist()), key=str):
             rows = np.flatnonzero(species == centre)
             chunks = _popularity_chunks(self._hits, preferred=ule_species == centre)
-            matched[rows] = _matched_in_chunks(batch if len(rows) == len(batch) else batch[rows],
-                                               self.unit_vectors, self._cut, chunks, self._hits)
+            matched[rows] = _matched_in_chunks(batch, rows, self._ules.view, self._bound, chunks, self._hits)
         return self._new_leaders(batch, np.flatnonzero(~matched))
 
     def _new_leaders(self, batch, candidates):
@@ -306,16 +408,15 @@ class LeaderDictionary:
         GRAM_BLOCK) dot products instead of candidates², which matters for the first
         batches, when nearly nothing matches.
         """
-        leaders, found = _GrowableRows(self.n_features, np.float32), []
+        leaders, found = _ProjectedRows(self.n_features, self._bound.n_head), []
         hits = np.zeros(0, dtype=np.int64)
         for start in range(0, len(candidates), GRAM_BLOCK):
             block = candidates[start:start + GRAM_BLOCK]
             if len(leaders):
-                block = block[~_matched_in_chunks(batch[block], leaders.view, self._cut,
+                block = block[~_matched_in_chunks(batch, block, leaders.view, self._bound,
                                                   _popularity_chunks(hits), hits)]
-            rows = batch[block]
-            block_leaders = self._leaders_among(rows)
-            leaders.append(rows[block_leaders])
+            block_leaders = self._leaders_among(batch.vectors[block])
+            leaders.append(batch.rows(block[block_leaders]))
             hits = np.concatenate([hits, np.zeros(len(block_leaders), dtype=np.int64)])
             found.append(block[block_leaders])
         return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
@@ -396,36 +497,44 @@ def _popularity_chunks(hits, preferred=None):
     return chunks
 
 
-def _matched_in_chunks(batch, dictionary, cut, chunks=None, hits=None):
-    """Per row of ``batch``: does it match any dictionary row (exact rule)?
+def _matched_in_chunks(batch, rows, dictionary, bound, chunks, hits=None):
+    """For the ``rows`` (indices) of ``batch``: does each match any ULE of ``dictionary``
+    (both :class:`_Projected`)?  Exact rule of the module docstring.
 
-    The dictionary is met chunk by chunk (``chunks``: arrays of row ids covering it; default
-    one chunk); a row with a sure match in a chunk skips the later ones, and its best ULE in
-    that chunk gets a credit in ``hits``.  Rows with no sure match but some dot inside the
-    rounding band are settled exactly at the end.  Exact whatever the chunks, so they only
-    change the speed.
+    Dots are bounded from the head features first (``bound``, step 3).  The dictionary is met
+    chunk by chunk (``chunks``: arrays of ULE ids covering it); a row with a sure match in a
+    chunk skips the later ones, and its best ULE there gets a credit in ``hits``.  Rows left
+    with no sure match are settled exactly from their full vectors, against only the ULEs the
+    bounds could not rule out.  Exact whatever the chunks, so they only change the speed.
     """
-    n_rows = len(batch)
-    matched = np.zeros(n_rows, dtype=bool)
-    if len(dictionary) == 0:
+    matched = np.zeros(len(rows), dtype=bool)
+    if len(dictionary.vectors) == 0:
         return matched
-    unsure = np.zeros(n_rows, dtype=bool)
-    remaining = np.arange(n_rows)
-    for columns in chunks if chunks is not None else [None]:
-        rows = batch if len(remaining) == n_rows else batch[remaining]
-        dots = rows @ (dictionary if columns is None else dictionary[columns]).T
-        best_at = dots.argmax(axis=1)
-        best = dots[np.arange(len(rows)), best_at]
-        sure = best >= cut.high
+    head = batch.head if len(rows) == len(batch.head) else batch.head[rows]
+    tail_norm = batch.tail_norm[rows]
+    undecided = {}  # position in rows -> arrays of the ULE ids the bounds could not rule out
+    remaining = np.arange(len(rows))
+    for columns in chunks:
+        dots = (head if len(remaining) == len(rows) else head[remaining]) @ dictionary.head[columns].T
+        dots = dots.astype(np.float64)
+        reach = np.multiply.outer(tail_norm[remaining], dictionary.tail_norm[columns])
+        reach += bound.error
+        lower = dots - reach
+        best_at = lower.argmax(axis=1)
+        sure = lower[np.arange(len(remaining)), best_at] >= bound.min_dot
         if hits is not None:
             hits += np.bincount(columns[best_at[sure]], minlength=len(hits))
-        unsure[remaining[~sure & (best >= cut.low)]] = True
+        possible = dots + reach >= bound.min_dot
+        for position in np.flatnonzero(~sure & possible.any(axis=1)):
+            undecided.setdefault(remaining[position], []).append(columns[possible[position]])
         matched[remaining[sure]] = True
         remaining = remaining[~sure]
         if len(remaining) == 0:
             break
-    for row in np.flatnonzero(unsure & ~matched):
-        matched[row] = _settle_row(batch[row], dictionary, dictionary @ batch[row], cut)
+    for position, ids in undecided.items():
+        if not matched[position]:
+            matched[position] = _any_exact_match(batch.vectors[rows[position]],
+                                                 dictionary.vectors[np.concatenate(ids)], bound.min_dot)
     return matched
 
 
