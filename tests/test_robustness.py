@@ -28,8 +28,16 @@ def assert_same_results(reference, other):
     assert metrics[0] == metrics[1]
 
 
+# After a SIGTERM, a cluster sends SIGKILL once its grace period ends (SLURM's KillWait,
+# 30 s by default).  The test does the same: a SIGTERM that lands while Snakemake 9.27's ILP
+# scheduler is choosing jobs kills its `cbc` child, and Snakemake then waits on a lock for
+# ever (seen 3 times in about 20 runs: `ps` showed it in futex_wait beside a defunct cbc).
+KILL_WAIT_S = 30
+
+
 def kill_when(results_dir, ready, sig, timeout_s=600):
-    """Start the tiny workflow, send ``sig`` to its whole process group once ``ready()`` holds."""
+    """Start the tiny workflow, send ``sig`` to its whole process group once ``ready()`` holds
+    (and SIGKILL if it is still running ``KILL_WAIT_S`` later)."""
     command = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", str(TINY_PROFILE),
                "--config", f"results_dir={results_dir}", "--nolock"]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -43,7 +51,9 @@ def kill_when(results_dir, ready, sig, timeout_s=600):
                 pytest.fail("the kill point was never reached")
             time.sleep(0.2)
         os.killpg(process.pid, sig)
-        process.wait(timeout=120)
+        process.wait(timeout=KILL_WAIT_S)
+    except subprocess.TimeoutExpired:
+        pass  # SIGKILL below, as a cluster would
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -67,6 +77,31 @@ def test_killed_and_resumed_run_equals_uninterrupted(tmp_path, tiny_results, sig
     assert all(p.name.startswith(".") for p in results_dir.rglob("*.tmp"))
     run_snakemake(results_dir, extra=["--rerun-incomplete"])
     assert_same_results(tiny_results, results_dir)
+    # The rerun jobs cleared what the killed ones left.
+    assert not list(results_dir.rglob("*.tmp"))
+
+
+def test_a_killed_writes_temporary_goes_with_the_next_write_and_a_failed_write_keeps_the_old(tmp_path):
+    from mgbarcode import io
+
+    table, folder = tmp_path / "table.txt", tmp_path / "folder"
+    io.write_text(table, "old")
+    # What killed writes leave: a hidden partial file and a partial folder with content.
+    (tmp_path / ".table.txt.partial.tmp").write_text("half")
+    (tmp_path / ".folder.partial.tmp").mkdir()
+    (tmp_path / ".folder.partial.tmp" / "a.extxyz").write_text("half")
+    (tmp_path / ".other.txt.partial.tmp").write_text("another output's")
+    with pytest.raises(RuntimeError):
+        with io.atomic_path(table) as partial:
+            partial.write_text("new, unfinished")
+            raise RuntimeError("the writer failed")
+    assert table.read_text() == "old"
+    io.write_text(table, "new")
+    with io.atomic_directory(folder) as partial:
+        (partial / "b.extxyz").write_text("complete")
+    assert table.read_text() == "new"
+    assert sorted(p.name for p in folder.iterdir()) == ["b.extxyz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.txt.partial.tmp", "folder", "table.txt"]
 
 
 def test_a_different_seed_gives_different_samples(default_config):

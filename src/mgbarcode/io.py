@@ -2,13 +2,14 @@
 
 Every writer here writes to a temporary file in the destination folder and renames it
 into place, so a killed job leaves either the old file or the new one, never half of one.
+The temporary is hidden (``.<name>.partial.tmp``); the one a killed job leaves behind is
+removed when the same output is next written (a SOAP batch's can be gigabytes).
 """
 
 import contextlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +20,23 @@ import pyarrow.parquet as pq
 PROVENANCE_KEY = b"mgbarcode.provenance"
 
 
+def _partial(path):
+    """The temporary beside ``path``, with any a killed write of it left removed first (only
+    one job writes a given output at a time, so a temporary there now is dead)."""
+    partial = path.parent / f".{path.name}.partial.tmp"
+    if partial.is_dir() and not partial.is_symlink():
+        shutil.rmtree(partial)
+    elif partial.exists() or partial.is_symlink():
+        partial.unlink()
+    return partial
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = _partial(path)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -39,7 +50,8 @@ def atomic_directory(path):
     """Yield a fresh temporary directory beside ``path``; it replaces ``path`` on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = _partial(path)
+    tmp.mkdir()
     try:
         yield tmp
         if path.exists():
