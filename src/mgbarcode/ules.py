@@ -21,7 +21,8 @@ follows that rule, whatever order a BLAS sums in:
    and only dots still inside *that* band are summed exactly with :func:`math.fsum`
    (float32 × float32 products are exact in float64, and the sign of fsum(products − d)
    is exact).  Measured on SOAP data: 1–2 % of rows need the float64 step while building
-   (step 3 leaves them open), ~13 % while encoding at a threshold in the middle of the nearest-ULE similarities.
+   (step 3 leaves them open), ~13 % while encoding at a threshold in the middle of the
+   nearest-ULE similarities.
 3. While building, dots are first bounded from a fixed subset H of "head" features alone
    (the largest by mean square in the first batch: SOAP's weight sits in a few hundred
    features).  x·u = x_H·u_H + x_T·u_T with |x_T·u_T| ≤ ‖x_T‖‖u_T‖ (Cauchy–Schwarz, T the
