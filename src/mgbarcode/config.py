@@ -4,17 +4,21 @@ express, and the enumeration of trajectories and samples that the workflow plans
 Every number the pipeline uses comes from here; nothing below invents one.
 """
 
+import math
+from fractions import Fraction
 from pathlib import Path
 
 import yaml
 
 from .errors import InputError
-from .samples import MDSettings, ThermalTrajectory
+from .samples import LadderTrajectory, MDSettings, ThermalTrajectory, species_counts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "config" / "schema.yaml"
 SPLITS = ("train", "test", "size")
-SEED_STRIDE_PER_RATE = 1000  # seed = seed_base + SEED_STRIDE_PER_RATE * rate_index + replica
+# Quench seeds: seed_base + SEED_STRIDE_PER_RATE * rate_index + replica; ladder chains take the
+# next stride: seed_base + SEED_STRIDE_PER_RATE * n_rates + chain.
+SEED_STRIDE_PER_RATE = 1000
 
 
 def load(path):
@@ -81,6 +85,21 @@ def _check_cross_fields(config, source):
             raise InputError(source, f"thermal.anneal_temperatures_K[{i}]",
                              f"{temperature} K is not below the melt temperature {melt} K",
                              "anneal below thermal.melt_temperature_K (near T_g, e.g. 500-700 K)")
+    if "ladder" in thermal:
+        ladder = thermal["ladder"]
+        lengths = {key: len(ladder[key]) for key in ("parent_temperatures_K", "equilibration_times_ps",
+                                                      "snapshot_intervals_ps")}
+        if len(set(lengths.values())) != 1:
+            raise InputError(source, "thermal.ladder", f"its lists differ in length: {lengths}",
+                             "give one equilibration time and one snapshot interval per parent temperature")
+        for i, temperature in enumerate(ladder["parent_temperatures_K"]):
+            if temperature >= melt:
+                raise InputError(source, f"thermal.ladder.parent_temperatures_K[{i}]",
+                                 f"{temperature} K is not below the melt temperature {melt} K",
+                                 "give parent temperatures between the glass transition and the melt")
+        if "relaxation" not in thermal:
+            raise InputError(source, "thermal.relaxation", "missing: the ladder measures tau_alpha at each level",
+                             "add thermal.relaxation with wavenumber_per_A and frame_interval_ps")
     if thermal["quench_final_temperature_K"] >= melt:
         raise InputError(source, "thermal.quench_final_temperature_K", "not below the melt temperature",
                          "quench to a temperature below thermal.melt_temperature_K")
@@ -91,10 +110,18 @@ def _check_cross_fields(config, source):
     for split in SPLITS:
         spec = thermal["splits"][split]
         n_rates = len(spec.get("cooling_rates_K_per_s", thermal["cooling_rates_K_per_s"]))
-        if spec["replicas_per_rate"] > SEED_STRIDE_PER_RATE:
-            raise InputError(source, f"thermal.splits.{split}.replicas_per_rate", "more replicas than seeds per rate",
-                             f"use at most {SEED_STRIDE_PER_RATE} replicas per rate")
-        seed_ranges[f"thermal.splits.{split}.seed_base"] = (spec["seed_base"], spec["seed_base"] + SEED_STRIDE_PER_RATE * n_rates)
+        for key in ("replicas_per_rate", "ladder_chains"):
+            if spec.get(key, 0) > SEED_STRIDE_PER_RATE:
+                raise InputError(source, f"thermal.splits.{split}.{key}", "more histories than seeds per stride",
+                                 f"use at most {SEED_STRIDE_PER_RATE}")
+        if spec["replicas_per_rate"] + spec.get("ladder_chains", 0) == 0:
+            raise InputError(source, f"thermal.splits.{split}", "no histories: replicas_per_rate and ladder_chains are 0",
+                             "give the split at least one quench replica or one ladder chain")
+        if spec.get("ladder_chains", 0) and "ladder" not in thermal:
+            raise InputError(source, f"thermal.splits.{split}.ladder_chains", "ladder chains asked for but there "
+                             "is no thermal.ladder section", "add thermal.ladder (see config/README.md) or set 0")
+        seed_ranges[f"thermal.splits.{split}.seed_base"] = (spec["seed_base"],
+                                                            spec["seed_base"] + SEED_STRIDE_PER_RATE * (n_rates + 1))
     seed_ranges["shear.seed_base"] = (config["shear"]["seed_base"],
                                       config["shear"]["seed_base"] + SEED_STRIDE_PER_RATE * len(config["shear"]["temperatures_K"]))
     ordered = sorted(seed_ranges.items(), key=lambda item: item[1])
@@ -106,10 +133,41 @@ def _check_cross_fields(config, source):
     if abs(total - 1.0) > 1e-6:
         raise InputError(source, "alloy.composition", f"atom fractions add up to {total}, not 1",
                          "make the fractions add up to 1")
+    _check_split_compositions(config, source)
     missing = sorted(set(config["alloy"]["composition"]) - set(config["potential"]["elements"]))
     if missing:
         raise InputError(source, "potential.elements", f"no entry for {missing} of alloy.composition",
                          "use a potential covering every element of the alloy")
+
+
+def exact_size_multiple(composition):
+    """The smallest N for which every count N·x of ``composition`` is a whole number."""
+    denominators = [Fraction(x).limit_denominator(10000).denominator for x in composition.values()]
+    return math.lcm(*denominators)
+
+
+def _formula(counts):
+    return "".join(f"{element}{count}" for element, count in counts.items())
+
+
+def _check_split_compositions(config, source):
+    """Every split must have train's composition: a size split of another composition
+    measures the composition change as much as the size (0.2 at.% Zr is ~6 meV/atom here)."""
+    composition = config["alloy"]["composition"]
+    splits = config["thermal"]["splits"]
+    reference = species_counts(composition, splits["train"]["n_atoms"])
+    multiple = exact_size_multiple(composition)
+    for split in SPLITS[1:]:
+        n_atoms = splits[split]["n_atoms"]
+        counts = species_counts(composition, n_atoms)
+        n_train = splits["train"]["n_atoms"]
+        if any(counts[e] * n_train != reference[e] * n_atoms for e in reference):
+            nearest = max(multiple, multiple * round(n_atoms / multiple))
+            raise InputError(source, f"thermal.splits.{split}.n_atoms",
+                             f"{n_atoms} atoms give {_formula(counts)}, another composition than train's "
+                             f"{n_train} atoms ({_formula(reference)})",
+                             f"use atom counts that are exact for alloy.composition in every split: multiples "
+                             f"of {multiple} (e.g. {nearest} here, with train a multiple of {multiple} too)")
 
 
 def rate_label(rate_K_per_s):
@@ -119,28 +177,40 @@ def rate_label(rate_K_per_s):
 
 
 def thermal_trajectories(config):
-    """All thermal trajectories of the config, ordered by split, rate and replica."""
+    """All thermal trajectories of the config: per split (train, test, size), the quench
+    histories (by rate, then replica), then the ladder chains."""
     thermal = config["thermal"]
     trajectories = []
     for split in SPLITS:
         spec = thermal["splits"][split]
         rates = spec.get("cooling_rates_K_per_s", thermal["cooling_rates_K_per_s"])
+        common = dict(split=split, n_atoms=spec["n_atoms"], composition=dict(config["alloy"]["composition"]),
+                      melt_temperature_K=thermal["melt_temperature_K"], melt_time_ps=thermal["melt_time_ps"])
         for rate_index, rate in enumerate(rates):
             for replica in range(spec["replicas_per_rate"]):
                 trajectories.append(ThermalTrajectory(
                     trajectory_id=f"{split}_q{rate_label(rate)}_r{replica:02d}",
-                    split=split,
-                    n_atoms=spec["n_atoms"],
-                    composition=dict(config["alloy"]["composition"]),
                     cooling_rate_K_per_s=float(rate),
                     seed=spec["seed_base"] + SEED_STRIDE_PER_RATE * rate_index + replica,
-                    melt_temperature_K=thermal["melt_temperature_K"],
-                    melt_time_ps=thermal["melt_time_ps"],
                     quench_final_temperature_K=thermal["quench_final_temperature_K"],
                     anneal_temperatures_K=tuple(thermal["anneal_temperatures_K"]),
                     anneal_time_ps=thermal["anneal_time_ps"],
                     snapshot_interval_ps=thermal["snapshot_interval_ps"],
+                    **common,
                 ))
+        for chain in range(spec.get("ladder_chains", 0)):
+            ladder, relaxation = thermal["ladder"], thermal["relaxation"]
+            trajectories.append(LadderTrajectory(
+                trajectory_id=f"{split}_ladder_c{chain:02d}",
+                seed=spec["seed_base"] + SEED_STRIDE_PER_RATE * len(rates) + chain,
+                parent_temperatures_K=tuple(map(float, ladder["parent_temperatures_K"])),
+                equilibration_times_ps=tuple(map(float, ladder["equilibration_times_ps"])),
+                snapshot_intervals_ps=tuple(map(float, ladder["snapshot_intervals_ps"])),
+                snapshots_per_level=ladder["snapshots_per_level"],
+                frame_interval_ps=relaxation["frame_interval_ps"],
+                wavenumber_per_A=relaxation["wavenumber_per_A"],
+                **common,
+            ))
     return trajectories
 
 

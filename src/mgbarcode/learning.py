@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .basins import distinct
 from .errors import InputError
 from .io import atomic_path
 
@@ -350,7 +351,9 @@ class Dataset:
 
 def load_dataset(features, catalogue, splits, feature_prefix):
     """Join a feature table (one row per ``sample_id``; feature columns start with
-    ``feature_prefix``) with the sample catalogue and keep the rows of ``splits``.
+    ``feature_prefix``) with the sample catalogue and keep the rows of ``splits``.  An IS
+    that repeats an earlier one of its trajectory (catalogue ``repeat_of``) counts once: it is
+    left out, for training and for scoring alike.
 
     ``features`` and ``catalogue`` are DataFrames or Parquet paths.
     """
@@ -359,6 +362,7 @@ def load_dataset(features, catalogue, splits, feature_prefix):
     names = [c for c in features.columns if c.startswith(feature_prefix)]
     if not names:
         raise ValueError(f"no feature columns starting with '{feature_prefix}'")
+    catalogue = distinct(catalogue)
     joined = catalogue[["sample_id", "split", "trajectory_id", "n_atoms", "energy_eV_per_atom"]].merge(
         features[["sample_id", *names]], on="sample_id", how="inner", validate="one_to_one")
     joined = joined[joined["split"].isin(list(splits))].sort_values("sample_id", kind="stable")

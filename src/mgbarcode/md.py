@@ -214,7 +214,10 @@ def minimize_commands(energy_tol, force_tol_eV_per_A, max_iterations, max_force_
 
     Stops when the largest per-atom force is below ``force_tol_eV_per_A`` (eV/Å), the
     relative energy change is below ``energy_tol``, or an iteration limit is hit; then
-    evaluates per-atom energies and forces at the minimum.
+    evaluates per-atom energies and forces at the minimum.  The box stays as the snapshot
+    left it (Stillinger & Weber's IS): under NPT the IS then carries the snapshot's volume
+    and a negative inherent pressure.  Relaxing the box as well (``fix box/relax``) was
+    measured 3-20x slower per IS, since its volume degree of freedom converges slowly.
     """
     return [
         "min_style cg",
@@ -234,6 +237,14 @@ def minimize(lmp, **minimize_params):
     if not math.isfinite(energy):
         raise RuntimeError(f"minimisation gave a non-finite energy ({energy}); the configuration blew up")
     return energy
+
+
+BAR_PER_GPA = 1.0e4
+
+
+def pressure_GPa(lmp):
+    """Pressure (GPa) of the last evaluation (LAMMPS metal units give bar)."""
+    return float(lmp.get_thermo("press")) / BAR_PER_GPA
 
 
 def cell_matrix(lmp):

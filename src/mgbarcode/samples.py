@@ -1,9 +1,19 @@
-"""Glass samples: the thermal (melt, quench, anneal) protocol and inherent structures.
+"""Glass samples: the thermal protocols and their inherent structures.
 
-A *trajectory* is one cooling history with its own seed.  It yields one inherent
-structure (IS) right after the quench, then, for each anneal temperature, one IS per
-snapshot.  An IS is a CG-minimised configuration; its potential energy is the label the
-models learn.  Units: Å, eV, ps, K, K/s.
+A *trajectory* is one history with its own seed, made by one of two protocols:
+
+- ``quench`` (the paper's): melt, linear quench at a cooling rate, one inherent structure
+  (IS) of the quenched glass, then for each anneal temperature one IS per snapshot;
+- ``ladder``: inherent structures of equilibrium liquids along a ladder of parent
+  temperatures (Sastry, Debenedetti & Stillinger, Nature 393 (1998) 554): the melt is
+  stepped down from level to level, equilibrated at each, and snapshots spaced by about the
+  structural relaxation time τα are minimised.  The parent temperature sets the IS energy,
+  so a few levels span the glass's energy landscape far more widely than cooling rates a
+  small machine can afford; τα is measured at each level from the same run
+  (:mod:`mgbarcode.relaxation`) and recorded with the samples.
+
+An IS is a CG-minimised configuration; its potential energy is the label the models learn.
+Units: Å, eV, ps, K, K/s, GPa (bar inside LAMMPS).
 """
 
 import logging
@@ -31,6 +41,7 @@ class MDSettings:
     initial_min_distance_A: float
     neighbor_skin_A: float
     minimize: dict
+    repeats: dict  # energy_tol_eV_per_atom, position_tol_A: when two IS are one basin (basins)
 
     @classmethod
     def from_config(cls, md_config):
@@ -49,9 +60,23 @@ class MDSettings:
         return f"fix {fix_id} all nvt temp {t_start_K} {t_stop_K} {tdamp}"
 
 
+def species_counts(composition, n_atoms):
+    """Atoms per element (sorted by symbol): fractions rounded so that the counts add up to
+    ``n_atoms`` (largest remainder).  :func:`mgbarcode.config.validate` refuses splits whose
+    counts give different compositions."""
+    elements = sorted(composition)
+    exact = np.array([composition[e] * n_atoms for e in elements])
+    counts = np.floor(exact + 1e-9).astype(int)
+    for i in np.argsort(-(exact - counts), kind="stable")[: n_atoms - counts.sum()]:
+        counts[i] += 1
+    return dict(zip(elements, counts.tolist()))
+
+
 @dataclass(frozen=True)
 class ThermalTrajectory:
-    """One cooling history of the thermal protocol."""
+    """One cooling history of the paper's protocol (melt, quench, anneal)."""
+
+    PROTOCOL = "quench"
 
     trajectory_id: str
     split: str
@@ -67,19 +92,19 @@ class ThermalTrajectory:
     snapshot_interval_ps: float
 
     def species_counts(self):
-        """Atoms per element: fractions rounded so that the counts add up to ``n_atoms``.
-
-        Largest-remainder rounding keeps the composition as close as an integer count allows.
-        """
-        elements = sorted(self.composition)
-        exact = np.array([self.composition[e] * self.n_atoms for e in elements])
-        counts = np.floor(exact).astype(int)
-        for i in np.argsort(-(exact - counts), kind="stable")[: self.n_atoms - counts.sum()]:
-            counts[i] += 1
-        return dict(zip(elements, counts.tolist()))
+        return species_counts(self.composition, self.n_atoms)
 
     def n_snapshots(self):
         return int(round(self.anneal_time_ps / self.snapshot_interval_ps))
+
+    def md_time_ps(self):
+        """Simulated time of the whole history (ps)."""
+        return self.melt_time_ps + self.quench_time_ps() + len(self.anneal_temperatures_K) * self.anneal_time_ps
+
+    def glass_sample_id(self):
+        """The IS that stands for this history's glass (the shear stage's source): the quenched IS,
+        which exists whatever the anneal settings."""
+        return self.sample_plan()[0][0]
 
     def quench_time_ps(self):
         """Duration of the linear quench (ps) at this cooling rate."""
@@ -145,6 +170,29 @@ def drop_state_commands(name):
                                 ("x", "y", "z", "vx", "vy", "vz", "xlo", "xhi", "ylo", "yhi", "zlo", "zhi")]
 
 
+MD_PRESSURE_VARIABLE = "md_pressure_bar"
+
+
+def _melt_commands(trajectory, settings, potential):
+    """From nothing to the equilibrated melt: random liquid, contacts removed, held at the melt
+    temperature.  Shared by both protocols; the integrator is left unfixed."""
+    type_elements = list(potential.elements)
+    setup = list(md.SESSION_PREAMBLE)
+    setup += _random_liquid_commands(trajectory, settings, type_elements)
+    # thermo_style first: it resets the thermo_modify settings that potential_commands makes.
+    setup += [f"timestep {settings.timestep_ps}", "thermo_style custom step temp pe press vol",
+              f"thermo {settings.steps(1.0)}"]
+    setup += md.potential_commands(potential, type_elements, settings.neighbor_skin_A)
+    t_melt = trajectory.melt_temperature_K
+    # The fixed-box minimisation removes the close contacts of the random start.
+    return setup + md.minimize_commands(**settings.minimize)[:-1] + [
+        f"velocity all create {t_melt} {_stage_seed(trajectory.seed, 8)} dist gaussian mom yes rot yes",
+        settings.thermostat_fix(t_melt, t_melt),
+        f"run {settings.steps(trajectory.melt_time_ps)}",
+        "unfix integrate",
+    ]
+
+
 def thermal_protocol(trajectory, settings, potential):
     """The thermal protocol as LAMMPS input, in segments: each segment ends with the
     configuration at an inherent structure, in the order of :meth:`ThermalTrajectory.sample_plan`.
@@ -153,21 +201,11 @@ def thermal_protocol(trajectory, settings, potential):
     own ``fix store/state`` and ``set``, so the same segments run unchanged through the
     Python module (which reads each IS after its segment) or the bare ``lmp`` binary.
     """
-    type_elements = list(potential.elements)
-    minimize_commands = md.minimize_commands(**settings.minimize)
-    setup = list(md.SESSION_PREAMBLE)
-    setup += _random_liquid_commands(trajectory, settings, type_elements)
-    # thermo_style first: it resets the thermo_modify settings that potential_commands makes.
-    setup += [f"timestep {settings.timestep_ps}", "thermo_style custom step temp pe press vol",
-              f"thermo {settings.steps(1.0)}"]
-    setup += md.potential_commands(potential, type_elements, settings.neighbor_skin_A)
-    t_melt = trajectory.melt_temperature_K
-    first = setup + minimize_commands[:-1] + [  # removes close contacts of the random start
-        f"velocity all create {t_melt} {_stage_seed(trajectory.seed, 8)} dist gaussian mom yes rot yes",
-        settings.thermostat_fix(t_melt, t_melt),
-        f"run {settings.steps(trajectory.melt_time_ps)}",
-        "unfix integrate",
-        settings.thermostat_fix(t_melt, trajectory.quench_final_temperature_K),
+    # The MD pressure just before each minimisation, kept for the catalogue.
+    minimize_commands = [f"variable {MD_PRESSURE_VARIABLE} equal $(press)"] + \
+        md.minimize_commands(**settings.minimize)
+    first = _melt_commands(trajectory, settings, potential) + [
+        settings.thermostat_fix(trajectory.melt_temperature_K, trajectory.quench_final_temperature_K),
         f"run {settings.steps(trajectory.quench_time_ps())}",
         "unfix integrate",
     ] + minimize_commands + save_state_commands("quenched")
@@ -203,33 +241,193 @@ def run_thermal_trajectory(trajectory, settings, potential, log_file=None, threa
             md.run_commands(lmp, segment, trajectory.trajectory_id, log_file)
             atoms = md.current_atoms(lmp, type_elements)
             structures.append(InherentStructure(sample_id, atoms, {
-                "protocol": protocol, "anneal_T_K": anneal_t, "anneal_time_ps": anneal_time}))
-            log.info("%s: E_IS = %.5f eV/atom (%s, %.1f s elapsed)", sample_id,
-                     atoms.get_potential_energy() / len(atoms), protocol, time.perf_counter() - started)
+                "protocol": protocol, "anneal_T_K": anneal_t, "anneal_time_ps": anneal_time,
+                "md_pressure_GPa": lmp.extract_variable(MD_PRESSURE_VARIABLE) / md.BAR_PER_GPA,
+                "pressure_GPa": md.pressure_GPa(lmp)}))
+            _log_is(structures[-1], started)
     return structures
 
+
+def _log_is(structure, started):
+    atoms, meta = structure.atoms, structure.meta
+    log.info("%s: E_IS = %.5f eV/atom, P_IS = %.3f GPa, P_MD = %.2f GPa (%s, %.1f s elapsed)", structure.sample_id,
+             atoms.get_potential_energy() / len(atoms), meta["pressure_GPa"], meta["md_pressure_GPa"],
+             meta["protocol"], time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class LadderTrajectory:
+    """One chain of the parent-temperature ladder: the melt stepped down through
+    ``parent_temperatures_K``, equilibrated ``equilibration_times_ps`` at each, then
+    ``snapshots_per_level`` snapshots ``snapshot_intervals_ps`` apart minimised to IS.
+
+    Positions are recorded every ``frame_interval_ps`` at each level, from half-way through
+    its equilibration (the first half is the transient after the temperature step) to its last
+    snapshot; τα is measured from them at ``wavenumber_per_A``.
+    """
+
+    PROTOCOL = "ladder"
+
+    trajectory_id: str
+    split: str
+    n_atoms: int
+    composition: dict
+    seed: int
+    melt_temperature_K: float
+    melt_time_ps: float
+    parent_temperatures_K: tuple
+    equilibration_times_ps: tuple
+    snapshot_intervals_ps: tuple
+    snapshots_per_level: int
+    frame_interval_ps: float
+    wavenumber_per_A: float
+    cooling_rate_K_per_s: float = math.nan  # no cooling rate: the catalogue keeps the column
+
+    def species_counts(self):
+        return species_counts(self.composition, self.n_atoms)
+
+    def levels(self):
+        """(parent temperature K, equilibration ps, snapshot interval ps) of each level."""
+        return list(zip(self.parent_temperatures_K, self.equilibration_times_ps, self.snapshot_intervals_ps))
+
+    def md_time_ps(self):
+        return self.melt_time_ps + sum(t_eq + self.snapshots_per_level * interval
+                                       for _, t_eq, interval in self.levels())
+
+    def glass_sample_id(self):
+        """The IS that stands for this history's glass (the shear stage's source): the last IS of
+        the coldest level."""
+        return self.sample_plan()[-1][0]
+
+    def sample_plan(self):
+        """(sample_id, protocol, parent_T_K, time at the level ps) of every IS, in the order made."""
+        plan = []
+        for temperature, t_eq, interval in self.levels():
+            for k in range(1, self.snapshots_per_level + 1):
+                plan.append((f"{self.trajectory_id}_{len(plan):04d}", self.PROTOCOL, float(temperature),
+                             t_eq + k * interval))
+        return plan
+
+
+class _FrameRecorder:
+    """Positions, cells and pressures of a running LAMMPS session, one frame per call."""
+
+    def __init__(self):
+        self.positions, self.cells, self.pressures_GPa = [], [], []
+
+    def record(self, lmp):
+        self.positions.append(md._gather(lmp, "x", float, 3))
+        self.cells.append(md.cell_matrix(lmp)[0])
+        self.pressures_GPa.append(md.pressure_GPa(lmp))
+
+
+def _run_recording(lmp, steps, frame_steps, recorder, run_name, log_file):
+    """Run ``steps`` MD steps in chunks of ``frame_steps``, recording a frame after each."""
+    done = 0
+    while done < steps:
+        chunk = min(frame_steps, steps - done)
+        # pre no: nothing changed since the last chunk, so LAMMPS need not set the run up again.
+        md.run_commands(lmp, [f"run {chunk}" + (" pre no post no" if done else " post no")], run_name, log_file)
+        recorder.record(lmp)
+        done += chunk
+
+
+def recorder_window_ps(recorder, trajectory):
+    """Half the recorded time of a level: the longest lag F_s is computed at."""
+    return 0.5 * len(recorder.positions) * trajectory.frame_interval_ps
+
+
+def run_ladder_trajectory(trajectory, settings, potential, log_file=None, threads=1):
+    """Melt, then at each parent temperature equilibrate, take snapshots and minimise them.
+    Returns ``InherentStructure``s whose ``meta`` holds the level's measured τα (ps), the
+    snapshot spacing over τα, the mean MD pressure of the level and the IS pressure (GPa).
+    """
+    from .relaxation import relaxation_time, self_intermediate_scattering, unwrap
+
+    type_elements = list(potential.elements)
+    structures = []
+    started = time.perf_counter()
+    name = trajectory.trajectory_id
+    plan = iter(trajectory.sample_plan())
+    frame_steps = settings.steps(trajectory.frame_interval_ps)
+    with md.lammps_session(log_file, preamble=False, threads=threads) as lmp:
+        md.run_commands(lmp, _melt_commands(trajectory, settings, potential), name, log_file)
+        for temperature, t_eq, interval in trajectory.levels():
+            md.run_commands(lmp, [settings.thermostat_fix(temperature, temperature)], name, log_file)
+            transient = settings.steps(t_eq / 2.0)
+            md.run_commands(lmp, [f"run {transient} post no"], name, log_file)
+            recorder = _FrameRecorder()
+            _run_recording(lmp, settings.steps(t_eq) - transient, frame_steps, recorder, name, log_file)
+            level = []
+            for _ in range(trajectory.snapshots_per_level):
+                _run_recording(lmp, settings.steps(interval), frame_steps, recorder, name, log_file)
+                sample_id, protocol, parent_t, _ = next(plan)
+                md.run_commands(lmp, save_state_commands("snapshot")
+                                + md.minimize_commands(**settings.minimize), name, log_file)
+                atoms = md.current_atoms(lmp, type_elements)
+                level.append(InherentStructure(sample_id, atoms, {
+                    "protocol": protocol, "parent_T_K": parent_t, "snapshot_spacing_ps": float(interval),
+                    "pressure_GPa": md.pressure_GPa(lmp)}))
+                md.run_commands(lmp, restore_state_commands("snapshot") + drop_state_commands("snapshot"),
+                                name, log_file)
+            md.run_commands(lmp, ["unfix integrate"], name, log_file)
+            positions = unwrap(np.array(recorder.positions), np.array(recorder.cells))
+            tau_alpha = relaxation_time(*self_intermediate_scattering(
+                positions, settings.steps(trajectory.frame_interval_ps) * settings.timestep_ps,
+                trajectory.wavenumber_per_A))
+            md_pressure = float(np.mean(recorder.pressures_GPa))
+            for structure in level:
+                structure.meta.update(tau_alpha_ps=tau_alpha, md_pressure_GPa=md_pressure,
+                                      equilibration_time_ps=float(t_eq))
+                _log_is(structure, started)
+            if not tau_alpha <= interval:
+                measured = f"{tau_alpha:.2f} ps" if tau_alpha >= 0 else \
+                    f"longer than the {recorder_window_ps(recorder, trajectory):.1f} ps window recorded"
+                log.warning("%s at %g K: snapshots %g ps apart but tau_alpha is %s: they are not "
+                            "independent; lengthen thermal.ladder.snapshot_intervals_ps (and the equilibration) "
+                            "or raise the parent temperature", name, temperature, interval, measured)
+            log.info("%s: level %g K, tau_alpha %.2f ps, mean P_MD %.3f GPa, density %.5f /A^3", name, temperature,
+                     tau_alpha, md_pressure, trajectory.n_atoms / float(np.mean([abs(np.linalg.det(c)) for c in recorder.cells])))
+            structures.extend(level)
+    return structures
+
+def run_history(trajectory, settings, potential, log_file=None, threads=1):
+    """Run the protocol of ``trajectory`` (quench or ladder); returns its ``InherentStructure``s."""
+    runner = run_ladder_trajectory if isinstance(trajectory, LadderTrajectory) else run_thermal_trajectory
+    return runner(trajectory, settings, potential, log_file=log_file, threads=threads)
+
+
+# The history of a sample: protocol, cooling rate (quench), anneal temperature and time
+# (anneal), parent temperature with the level's τα and snapshot spacing (ladder); its state:
+# MD pressure before the minimisation, IS pressure and number density; and repeat_of, the
+# first IS of its basin when it repeats one of its trajectory ("" otherwise).
 CATALOGUE_COLUMNS = (
     "sample_id", "split", "trajectory_id", "protocol", "cooling_rate_K_per_s", "anneal_T_K",
-    "anneal_time_ps", "n_atoms", "energy_eV", "energy_eV_per_atom", "max_force_eV_per_A",
-    "volume_A3", "composition", "structure", "seed", "potential_sha256", "lammps_version",
+    "anneal_time_ps", "parent_T_K", "tau_alpha_ps", "snapshot_spacing_ps", "n_atoms", "energy_eV",
+    "energy_eV_per_atom", "max_force_eV_per_A", "volume_A3", "number_density_per_A3", "md_pressure_GPa",
+    "pressure_GPa", "composition", "repeat_of", "structure", "seed", "potential_sha256", "lammps_version",
 )
 
 
 def write_trajectory(structures, trajectory, table_path, structure_dir, potential_sha256, lammps_version,
-                     provenance, extra_columns=()):
+                     provenance, repeat_tolerances, extra_columns=()):
     """Write every IS as extended XYZ into ``structure_dir`` and one catalogue row each into
     ``table_path`` (Parquet).  Both appear atomically: all structures or none.
 
     The table has :data:`CATALOGUE_COLUMNS`, then ``extra_columns`` (taken from each
-    structure's ``meta``, e.g. the shear protocol's strain and temperature)."""
+    structure's ``meta``, e.g. the shear protocol's strain and temperature).  IS that repeat an
+    earlier one of the trajectory (:func:`mgbarcode.basins.repeated_basins` with
+    ``repeat_tolerances``, the ``md.repeats`` config) name it in ``repeat_of``."""
     import pandas as pd
     from pathlib import Path
 
+    from .basins import repeated_basins
     from .io import atomic_directory, write_parquet, write_structure
 
+    first_of = repeated_basins([s.atoms for s in structures], **repeat_tolerances)
     rows = []
     with atomic_directory(structure_dir) as tmp_dir:
-        for structure in structures:
+        for structure, first in zip(structures, first_of):
             atoms = structure.atoms
             write_structure(atoms, Path(tmp_dir) / f"{structure.sample_id}.extxyz")
             energy = atoms.get_potential_energy()
@@ -244,7 +442,9 @@ def write_trajectory(structures, trajectory, table_path, structure_dir, potentia
                 "energy_eV_per_atom": energy / len(atoms),
                 "max_force_eV_per_A": md.max_force(atoms),
                 "volume_A3": atoms.get_volume(),
+                "number_density_per_A3": len(atoms) / atoms.get_volume(),
                 "composition": atoms.get_chemical_formula(mode="metal"),
+                "repeat_of": structures[first].sample_id if first >= 0 else "",
                 "structure": str(Path(structure_dir) / f"{structure.sample_id}.extxyz"),
                 "seed": trajectory.seed,
                 "potential_sha256": potential_sha256,

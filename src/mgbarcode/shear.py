@@ -101,11 +101,10 @@ def shear_trajectory_id(temperature_K, source_index):
 
 
 def shear_sources(config):
-    """The thermal trajectories whose quenched IS (first sample) the shear stage starts from:
-    the first ``shear.n_sources`` trajectories of ``shear.source_split``, in catalogue order.
-
-    The quenched IS is chosen because it exists for every trajectory whatever the anneal
-    settings, and steady flow forgets the starting state anyway.
+    """The thermal trajectories whose glass (:meth:`glass_sample_id`: the quenched IS, or a
+    ladder chain's coldest IS) the shear stage starts from: the first ``shear.n_sources``
+    trajectories of ``shear.source_split``, in catalogue order.  Steady flow forgets the
+    starting state anyway.
     """
     from .config import thermal_trajectories
 
@@ -132,7 +131,7 @@ def shear_trajectories(config):
             trajectory = ShearTrajectory(
                 trajectory_id=shear_trajectory_id(temperature, source_index),
                 source_trajectory_id=source.trajectory_id,
-                source_sample_id=source.sample_plan()[0][0],
+                source_sample_id=source.glass_sample_id(),
                 cooling_rate_K_per_s=source.cooling_rate_K_per_s,
                 temperature_K=float(temperature),
                 strain_rate_per_ps=float(shear["strain_rate_per_ps"]),
@@ -164,8 +163,9 @@ def shear_protocol(trajectory, settings, potential):
     (the pre-shear configuration strains are measured against).  Each further segment ends at
     a sheared IS, in the order of :meth:`ShearTrajectory.sample_plan`.  As in
     :func:`mgbarcode.samples.thermal_protocol`, the dynamic state is kept across each
-    minimisation with ``fix store/state`` and ``set``.  The box stays at the source's volume:
-    Lees–Edwards shear is at fixed volume, whatever ``settings.ensemble`` says.
+    minimisation with ``fix store/state`` and ``set``.  The equilibration before the shear
+    uses ``settings.ensemble`` (NPT: the glass takes its volume at the shear temperature);
+    the shear itself, Lees–Edwards, is at fixed volume.
     """
     type_elements = list(potential.elements)
     minimize_commands = md.minimize_commands(**settings.minimize)
@@ -179,7 +179,9 @@ def shear_protocol(trajectory, settings, potential):
         # The seed is used as is (LAMMPS wants 0 < seed < 2^31; the schema keeps seeds ~1e8).
         # rot no: angular momentum is not a conserved quantity of a periodic box.
         f"velocity all create {temperature} {trajectory.seed} dist gaussian mom yes rot no",
-        f"fix integrate all nvt temp {temperature} {temperature} {damp}",
+        # Under NPT the glass first finds its volume at the shear temperature and pressure (a
+        # source IS keeps the box it was minimised in, at a negative inherent pressure).
+        settings.thermostat_fix(temperature, temperature),
         f"run {settings.steps(trajectory.equilibration_time_ps)}",
         "unfix integrate",
         # The thermal velocity is measured relative to the streaming profile v_x = γ̇ (y - ylo).
@@ -236,7 +238,8 @@ def run_shear_trajectory(source_atoms, trajectory, settings, potential, strain_c
             structures.append(InherentStructure(sample_id, atoms, {
                 "protocol": PROTOCOL, "anneal_T_K": math.nan, "anneal_time_ps": math.nan,
                 "shear_T_K": trajectory.temperature_K, "strain_rate_per_ps": trajectory.strain_rate_per_ps,
-                "strain": strain, "source_sample_id": trajectory.source_sample_id}))
+                "strain": strain, "source_sample_id": trajectory.source_sample_id,
+                "pressure_GPa": md.pressure_GPa(lmp)}))
             log.info("%s: strain %.4f, E_IS = %.5f eV/atom (%.1f s elapsed)", sample_id, strain,
                      atoms.get_potential_energy() / len(atoms), time.perf_counter() - started)
     if strain_cutoff_A is not None:

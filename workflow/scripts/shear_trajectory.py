@@ -18,6 +18,6 @@ result = shear.run_shear_trajectory(source, trajectory, settings, potential,
                                     log_file=snakemake.log.lammps, threads=snakemake.threads)
 samples.write_trajectory(result.structures, trajectory, table_path=snakemake.output.table,
                          structure_dir=snakemake.output.structures, potential_sha256=potential_sha256,
-                         lammps_version=md.lammps_version(),
+                         lammps_version=md.lammps_version(), repeat_tolerances=settings.repeats,
                          provenance=provenance.record(snakemake.config, potential_sha256, seeds={"shear": trajectory.seed}),
                          extra_columns=shear.CATALOGUE_EXTRA_COLUMNS)

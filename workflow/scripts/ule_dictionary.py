@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from mgbarcode import descriptors, logs, provenance, ules
+from mgbarcode import basins, descriptors, logs, provenance, ules
 
 log = logs.to_file(snakemake.log[0])
 threshold = json.loads(Path(snakemake.input.choice).read_text())["threshold"]
-train = pd.read_parquet(snakemake.input.catalogue).query("split == 'train'").sort_values("sample_id")
+train = basins.distinct(pd.read_parquet(snakemake.input.catalogue)).query("split == 'train'").sort_values("sample_id")
 paths = descriptors.find_soap_files(snakemake.input.soap, list(train["sample_id"]))
 dictionary = ules.build_dictionary_from_files(paths, threshold, snakemake.params.batch_size)
 log.info("%d ULEs from %d train samples at threshold %.4f", len(dictionary), len(paths), threshold)

@@ -3,12 +3,12 @@ threshold the dictionary uses (given in config, or the one closest to the target
 import numpy as np
 import pandas as pd
 
-from mgbarcode import descriptors, figures, logs, provenance, ules
+from mgbarcode import basins, descriptors, figures, logs, provenance, ules
 from mgbarcode.io import write_json, write_parquet
 
 log = logs.to_file(snakemake.log[0])
 settings, calibration = snakemake.params.ules, snakemake.params.ules["calibration"]
-train = pd.read_parquet(snakemake.input.catalogue).query("split == 'train'")
+train = basins.distinct(pd.read_parquet(snakemake.input.catalogue)).query("split == 'train'")
 chosen = ules.select_calibration_samples(train["sample_id"], calibration["n_samples"], calibration["seed"])
 samples = [descriptors.read_soap_parquet(path) for path in descriptors.find_soap_files(snakemake.input.soap, chosen)]
 vectors = np.concatenate([sample.unit_vectors for sample in samples])
