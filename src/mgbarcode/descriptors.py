@@ -226,6 +226,17 @@ def find_soap_files(folders, sample_ids):
     return [by_sample[sample_id] for sample_id in sample_ids]
 
 
+def mean_unit_vectors(paths):
+    """Each sample's mean L2-normalised SOAP vector (float64), one file at a time: the sample's
+    structure as a linear model of per-atom SOAP sees it.  Returns ``(sample_ids, matrix)``."""
+    sample_ids, rows = [], []
+    for path in paths:
+        table = read_soap_parquet(path)
+        sample_ids.append(table.sample_id)
+        rows.append(table.unit_vectors.astype(np.float64).mean(axis=0))
+    return sample_ids, np.vstack(rows)
+
+
 class SoapBatch(NamedTuple):
     """Consecutive environments streamed from several SOAP files."""
 

@@ -64,10 +64,14 @@ def parity_plot(panels, output):
     ``panels``: ``{title: {label: (true_eV_per_atom, predicted_eV_per_atom)}}``, panels on
     shared axes; each legend gives its sets' RMSE in meV/atom.
     """
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.5), sharex=True, sharey=True,
+    n_cols = min(3, len(panels))
+    n_rows = -(-len(panels) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.5 * n_cols, 4.5 * n_rows), sharex=True, sharey=True,
                              squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
     all_values = []
-    for ax, (title, panel_sets) in zip(axes[0], panels.items()):
+    for ax, (title, panel_sets) in zip(axes.flat, panels.items()):
         for label, (true, predicted) in panel_sets.items():
             true, predicted = np.asarray(true, float), np.asarray(predicted, float)
             rmse = 1000.0 * np.sqrt(np.mean((predicted - true) ** 2))
@@ -79,10 +83,11 @@ def parity_plot(panels, output):
         ax.legend(fontsize="small")
     values = np.concatenate(all_values)
     limits = [values.min(), values.max()]
-    for ax in axes[0]:
+    for ax in axes.flat[:len(panels)]:
         ax.plot(limits, limits, color="k", linewidth=0.8)
-    axes[0, 0].set_ylabel("predicted IS energy (eV/atom)")
-    _energy_ticks(axes[0, 0].yaxis)
+    for row in axes:
+        row[0].set_ylabel("predicted IS energy (eV/atom)")
+        _energy_ticks(row[0].yaxis)
     return save_figure(fig, output)
 
 
@@ -234,4 +239,29 @@ def heterogeneity_trends(summary, labels, output):
     right.set_xlabel("strain heterogeneity: std of atomic von Mises strain")
     right.set_ylabel("std(δs_i) within group")
     right.legend(fontsize="small")
+    return save_figure(fig, output)
+
+
+def learning_curve_plot(table, output):
+    """Test RMSE (meV/atom) against training histories (one line per threshold and model) and
+    against dictionary size (paper Fig. A1); the training mean's error for scale."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
+    styles = {"xgboost_fractions": "-o", "ridge_fractions": "--s", "train_mean": ":"}
+    for (model, threshold), group in table.groupby(["model", "threshold"], sort=True):
+        group = group.sort_values("n_histories")
+        label = "train mean" if model == "train_mean" else f"{model.replace('_', ' ')}, Δ_th {threshold:g}"
+        if model == "train_mean" and threshold != table["threshold"].min():
+            continue
+        left.plot(group["n_histories"], group["test_rmse_meV_per_atom"], styles[model], label=label,
+                  color="grey" if model == "train_mean" else None)
+        if model != "train_mean":
+            largest = group[group["n_histories"] == group["n_histories"].max()]
+            right.plot(largest["n_ules"], largest["test_rmse_meV_per_atom"], styles[model][-1],
+                       label=f"{model.replace('_', ' ')}, Δ_th {threshold:g}")
+    left.set_xlabel("train histories")
+    right.set_xlabel("ULEs in the dictionary (all train histories)")
+    right.set_xscale("log")
+    for ax in (left, right):
+        ax.set_ylabel("test RMSE (meV/atom)")
+        ax.legend(fontsize="x-small")
     return save_figure(fig, output)

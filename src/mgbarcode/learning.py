@@ -5,6 +5,8 @@ Targets are inherent-structure energies in eV/atom, so one model serves any syst
 
 Cross-validation folds split by trajectory (``groups``): the snapshots of one annealing
 trajectory are strongly correlated, so a random split would leak and flatter the CV error.
+For the same reason early stopping inside a fold stops on trajectories of the fold's training
+part, never on the fold it is scored on.
 """
 
 import dataclasses
@@ -98,28 +100,41 @@ def _dmatrix(X, y=None, feature_names=None):
                            feature_names=None if feature_names is None else list(feature_names))
 
 
-def cross_validate(X, y, folds, hyper, early_stopping_rounds, max_boost_rounds, seed,
-                   n_threads):
-    """Grouped CV of one hyperparameter set.
+def early_stopping_split(groups, n_folds, seed):
+    """Inside one training fold: ``(fit_idx, stop_idx)``, the samples a booster is fitted on and
+    the ones that decide when it stops, apart by group (one of ``n_folds`` grouped folds, fewer
+    when the fold holds fewer groups, at least 2)."""
+    n_groups = len(np.unique(groups))
+    if n_groups < 2:
+        raise InputError("config", "model.n_folds", "a training fold holds a single trajectory, so early "
+                         "stopping has no trajectory of its own to stop on", "add trajectories to train")
+    return grouped_folds(groups, min(n_folds, n_groups), seed + 1)[0]
 
-    Each fold trains with early stopping on its validation part.  Returns
-    ``(rmse, best_rounds)``: the RMSE over all out-of-fold predictions pooled (target units)
-    and, per fold, the number of rounds that early stopping kept.
+
+def cross_validate(X, y, groups, folds, hyper, early_stopping_rounds, max_boost_rounds, seed, n_threads):
+    """Grouped CV of one hyperparameter set, with early stopping that never sees the scored fold.
+
+    In each fold the training part is split again by trajectory (:func:`early_stopping_split`):
+    the booster is fitted on one part and stopped on the other, then scores the held-out fold.
+    Stopping on the scored fold itself would pick, for each fold, the round count that fits
+    that fold best, and flatter the CV error the hyperparameter search minimises.
+
+    Returns ``(rmse, best_rounds)``: the RMSE over all out-of-fold predictions pooled (target
+    units) and, per fold, the number of rounds that early stopping kept.
     """
     import xgboost
 
     params = _xgb_params(hyper, seed, n_threads)
+    groups = np.asarray(groups)
     squared_error = 0.0
     best_rounds = []
     for train_idx, valid_idx in folds:
-        dtrain = _dmatrix(X[train_idx], y[train_idx])
-        dvalid = _dmatrix(X[valid_idx], y[valid_idx])
-        booster = xgboost.train(params, dtrain, num_boost_round=max_boost_rounds,
-                                evals=[(dvalid, "valid")],
-                                early_stopping_rounds=early_stopping_rounds,
-                                verbose_eval=False)
+        fit, stop = (train_idx[part] for part in early_stopping_split(groups[train_idx], len(folds), seed))
+        booster = xgboost.train(params, _dmatrix(X[fit], y[fit]), num_boost_round=max_boost_rounds,
+                                evals=[(_dmatrix(X[stop], y[stop]), "stop")],
+                                early_stopping_rounds=early_stopping_rounds, verbose_eval=False)
         n_rounds = booster.best_iteration + 1
-        predicted = booster.predict(dvalid, iteration_range=(0, n_rounds))
+        predicted = booster.predict(_dmatrix(X[valid_idx]), iteration_range=(0, n_rounds))
         squared_error += float(np.sum((predicted - y[valid_idx]) ** 2))
         best_rounds.append(n_rounds)
     return float(np.sqrt(squared_error / len(y))), best_rounds
@@ -208,7 +223,7 @@ def tune_and_fit(X, y, groups, search_space, n_trials, n_folds, early_stopping_r
     folds = grouped_folds(groups, n_folds, seed)
 
     def objective(trial):
-        rmse, best_rounds = cross_validate(X, y, folds, _suggest(trial, search_space),
+        rmse, best_rounds = cross_validate(X, y, groups, folds, _suggest(trial, search_space),
                                            early_stopping_rounds, max_boost_rounds, seed,
                                            n_threads)
         trial.set_user_attr("fold_rounds", best_rounds)
@@ -250,6 +265,14 @@ def tune_and_fit(X, y, groups, search_space, n_trials, n_folds, early_stopping_r
                      n_rounds=n_rounds, trials=study.trials_dataframe())
 
 
+def fit_booster(X, y, hyper, n_rounds, seed, n_threads=1, feature_names=None):
+    """One XGBoost fit with fixed hyperparameters and round count (no search, no stopping)."""
+    import xgboost
+
+    return xgboost.train(_xgb_params(hyper, seed, n_threads), _dmatrix(X, y, feature_names),
+                         num_boost_round=int(n_rounds))
+
+
 def predict(booster, X, feature_names=None):
     """Predictions (target units, eV/atom) of ``booster`` for ``X`` [n_samples, n_features].
 
@@ -262,19 +285,29 @@ def predict(booster, X, feature_names=None):
     return booster.predict(_dmatrix(X, feature_names=stored)).astype(np.float64)
 
 
-def regression_metrics(y_true, y_pred, n_atoms_train):
+#: The paper's barcode-model error, size-free: 2.36 eV per 2000-atom system / √2000 (eV).
+PAPER_SIGMA1_EV = 2.36 / np.sqrt(2000.0)
+
+
+def regression_metrics(y_true, y_pred, n_atoms_train, n_atoms=None):
     """Errors of per-atom energy predictions (eV/atom in).
 
     Returns ``rmse_meV_per_atom``, ``rmse_eV_per_system`` (per-atom RMSE × ``n_atoms_train``,
-    the paper's per-system figure at the training size), ``mae_meV_per_atom``, ``r2``
-    (1 − SS_res/SS_tot; NaN if the targets are constant) and ``n_samples``.
+    the paper's per-system figure at the training size), ``sigma1_meV`` (the size-free error
+    σ₁ = RMSE per system / √N = √mean(N_i e_i²), e_i the per-atom error of a sample of N_i
+    atoms; the paper's is 52.8 meV), ``mae_meV_per_atom``, ``r2`` (1 − SS_res/SS_tot; NaN if
+    the targets are constant) and ``n_samples``.  ``n_atoms``: atoms of each sample (default
+    ``n_atoms_train`` for all).
     """
     y_true = np.asarray(y_true, dtype=np.float64)
     residual = np.asarray(y_pred, dtype=np.float64) - y_true
+    n_atoms = np.full(len(y_true), n_atoms_train, dtype=np.float64) if n_atoms is None else \
+        np.asarray(n_atoms, dtype=np.float64)
     rmse = float(np.sqrt(np.mean(residual ** 2)))
     total = float(np.sum((y_true - y_true.mean()) ** 2))
     return {"rmse_meV_per_atom": 1000.0 * rmse,
             "rmse_eV_per_system": rmse * n_atoms_train,
+            "sigma1_meV": 1000.0 * float(np.sqrt(np.mean(n_atoms * residual ** 2))),
             "mae_meV_per_atom": 1000.0 * float(np.mean(np.abs(residual))),
             "r2": 1.0 - float(np.sum(residual ** 2)) / total if total > 0 else float("nan"),
             "n_samples": int(len(y_true))}
@@ -296,6 +329,31 @@ def shap_ranking(booster, X, feature_names):
                               kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table
+
+
+def effective_k(mean_abs_shap, k):
+    """K_eff = min(k, number of features with non-zero mean |SHAP|).  Features that no tree uses
+    have zero SHAP everywhere; ranking among them would only be a tie-break, so a barcode never
+    goes past them."""
+    return int(min(k, int(np.count_nonzero(np.asarray(mean_abs_shap, dtype=np.float64) > 0))))
+
+
+def top_k_stability(X, y, feature_names, hyper, n_rounds, seeds, k, n_threads=1):
+    """How stable the top-``k`` SHAP set is against the model's own randomness: the booster is
+    refitted with ``hyper`` and ``n_rounds`` under each seed (row and column subsampling
+    change), ranked by mean |SHAP| on ``X``, and the top-``k`` sets compared.
+
+    Returns a dict: ``seeds``, ``k``, ``top_k`` (feature lists per seed), ``pairwise_overlap``
+    (|A ∩ B| / k for every pair of seeds) and its ``mean_overlap``.
+    """
+    tops = []
+    for seed in seeds:
+        booster = fit_booster(X, y, hyper, n_rounds, seed, n_threads, feature_names)
+        ranking = shap_ranking(booster, X, feature_names)
+        tops.append(list(ranking["feature"].head(effective_k(ranking["mean_abs_shap"], k))))
+    overlaps = [len(set(a) & set(b)) / max(1, k) for i, a in enumerate(tops) for b in tops[i + 1:]]
+    return {"seeds": [int(seed) for seed in seeds], "k": int(k), "top_k": tops, "pairwise_overlap": overlaps,
+            "mean_overlap": float(np.mean(overlaps)) if overlaps else float("nan")}
 
 
 def long_tail_k(mean_abs_shap, tail_share):

@@ -39,9 +39,7 @@ def workload(config):
     samples, environments = {}, {}
     atom_steps = minimised = 0.0
     for trajectory in trajectories:
-        time_ps = (trajectory.melt_time_ps + trajectory.quench_time_ps()
-                   + len(trajectory.anneal_temperatures_K) * trajectory.anneal_time_ps)
-        atom_steps += trajectory.n_atoms * md_settings.steps(time_ps)
+        atom_steps += trajectory.n_atoms * md_settings.steps(trajectory.md_time_ps())
         n_is = len(trajectory.sample_plan())
         minimised += n_is * trajectory.n_atoms
         samples[trajectory.split] = samples.get(trajectory.split, 0) + n_is

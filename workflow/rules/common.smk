@@ -53,9 +53,9 @@ def split_trajectory_ids(split):
     return [t.trajectory_id for t in THERMAL_TRAJECTORIES + SHEAR_TRAJECTORIES if t.split == split]
 
 
-def split_batches(split):
-    """The batches holding a trajectory of ``split``."""
-    ids = set(split_trajectory_ids(split))
+def split_batches(*splits):
+    """The batches holding a trajectory of any of ``splits``, each once, in order."""
+    ids = {trajectory for split in splits for trajectory in split_trajectory_ids(split)}
     return [batch for batch, members in BATCHES.items() if ids.intersection(members)]
 
 
@@ -70,5 +70,6 @@ def final_outputs():
         f"{R}/model/metrics.json",
         f"{R}/barcode/top_ules.parquet",
         f"{R}/figures/parity.png",
+        f"{R}/figures/learning_curve.png",
         f"{R}/heterogeneity/summary.parquet",
     ]

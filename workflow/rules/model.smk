@@ -31,6 +31,7 @@ rule energy_model:
 rule shap_ranking:
     input:
         model=f"{R}/model/fractions_model.json",
+        fit=f"{R}/model/fractions_fit.json",
         features=f"{R}/encoding/fractions.parquet",
         catalogue=f"{R}/samples.parquet",
     output:
@@ -43,6 +44,7 @@ rule shap_ranking:
     params:
         k=config["barcode"]["k"],
         tail_share=config["barcode"]["tail_share"],
+        stability_seeds=config["barcode"]["stability_seeds"],
     threads: resources_for("shap_ranking")["threads"]
     resources:
         mem_mb=resources_for("shap_ranking")["mem_mb"],
@@ -56,6 +58,7 @@ rule shap_ranking:
 rule top_ule_kernels:
     input:
         ranking=f"{R}/model/shap_ranking.parquet",
+        tail=f"{R}/model/shap_long_tail.json",
         dictionary=f"{R}/ules/dictionary.parquet",
         catalogue=f"{R}/samples.parquet",
     output:
@@ -88,6 +91,7 @@ rule barcodes:
     log:
         f"{R}/logs/barcodes.log",
     params:
+        k=config["barcode"]["k"],
     threads: resources_for("barcodes")["threads"]
     resources:
         mem_mb=resources_for("barcodes")["mem_mb"],
@@ -98,8 +102,30 @@ rule barcodes:
         "../scripts/barcodes.py"
 
 
+rule mean_soap:
+    input:
+        soap=expand(f"{R}/soap/{{batch}}", batch=split_batches("train", "test", "size")),
+    output:
+        f"{R}/encoding/mean_soap.parquet",
+    log:
+        f"{R}/logs/mean_soap.log",
+    benchmark:
+        f"{R}/benchmarks/mean_soap.tsv"
+    threads: resources_for("mean_soap")["threads"]
+    resources:
+        mem_mb=resources_for("mean_soap")["mem_mb"],
+        runtime=resources_for("mean_soap")["runtime_min"],
+    conda:
+        "../../envs/mean_soap.yaml"
+    script:
+        "../scripts/mean_soap.py"
+
+
 rule model_metrics:
     input:
+        mean_soap=f"{R}/encoding/mean_soap.parquet",
+        fractions_fit=f"{R}/model/fractions_fit.json",
+        barcode_fit=f"{R}/model/barcode_fit.json",
         fractions=f"{R}/encoding/fractions.parquet",
         counts=f"{R}/encoding/counts.parquet",
         ule_energies=f"{R}/ules/energies.parquet",
@@ -114,6 +140,7 @@ rule model_metrics:
         f"{R}/logs/model_metrics.log",
     params:
         k=config["barcode"]["k"],
+        model=config["model"],
     threads: resources_for("model_metrics")["threads"]
     resources:
         mem_mb=resources_for("model_metrics")["mem_mb"],
@@ -160,3 +187,31 @@ rule model_figures:
         "../../envs/model_figures.yaml"
     script:
         "../scripts/model_figures.py"
+
+
+rule learning_curve:
+    input:
+        soap=expand(f"{R}/soap/{{batch}}", batch=split_batches("train", "test")),
+        fit=f"{R}/model/fractions_fit.json",
+        catalogue=f"{R}/samples.parquet",
+    output:
+        table=f"{R}/model/learning_curve.parquet",
+        figure=report(f"{R}/figures/learning_curve.png", category="Energy model",
+                      caption="../report/learning_curve.rst"),
+        figure_svg=f"{R}/figures/learning_curve.svg",
+    log:
+        f"{R}/logs/learning_curve.log",
+    benchmark:
+        f"{R}/benchmarks/learning_curve.tsv"
+    params:
+        curve=config["learning_curve"],
+        model=config["model"],
+        batch_size=config["ules"]["batch_size"],
+    threads: resources_for("learning_curve")["threads"]
+    resources:
+        mem_mb=resources_for("learning_curve")["mem_mb"],
+        runtime=resources_for("learning_curve")["runtime_min"],
+    conda:
+        "../../envs/learning_curve.yaml"
+    script:
+        "../scripts/learning_curve.py"

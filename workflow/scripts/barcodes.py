@@ -23,7 +23,8 @@ record = provenance.record(snakemake.config)
 write_parquet(table, snakemake.output.barcodes, record)
 write_parquet(top, snakemake.output.top_ules, record)
 write_json(snakemake.output.summary, {
-    "k": len(top), "n_group1": int((top.group == 1).sum()), "n_group2": int((top.group == 2).sum()),
+    "k": len(top), "k_config": snakemake.params.k,
+    "k_note": "k = K_eff, the ULEs with non-zero mean |SHAP| (model/shap_long_tail.json), when fewer than k_config", "n_group1": int((top.group == 1).sum()), "n_group2": int((top.group == 2).sum()),
     "n_icosahedral": int(top.icosahedral.sum()), "n_samples": len(table),
     "n_zero_barcodes": {split: int(n) for split, n in zero_ids.groupby("split").size().items()},
     "zero_barcode_samples": zero_ids["sample_id"].tolist(),

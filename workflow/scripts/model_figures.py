@@ -10,8 +10,10 @@ inputs, out = snakemake.input, snakemake.output
 predictions = pd.read_parquet(inputs.predictions)
 predictions = predictions[predictions["split"].isin(["test", "size"])].merge(
     pd.read_parquet(inputs.catalogue, columns=["sample_id", "n_atoms"]), on="sample_id")
-model_titles = {"fractions": "XGBoost on ULE fractions", "barcode": "XGBoost on the barcode",
-                "ule_energy": "ULE energies (no fit)"}
+model_titles = {"xgboost_fractions": "XGBoost on ULE fractions", "xgboost_barcode": "XGBoost on the barcode",
+                "ridge_fractions": "ridge on ULE fractions", "ridge_mean_soap": "ridge on mean SOAP",
+                "ule_energy_per_atom_fit": "ULE energies (fitted to per-atom energies)",
+                "train_mean": "training mean"}
 figures.parity_plot({
     title: {f"{split} (N={int(n)})": (group["energy_eV_per_atom"], group["predicted_eV_per_atom"])
             for (split, n), group in predictions[predictions["model"] == model].groupby(["split", "n_atoms"])}

@@ -4,12 +4,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mgbarcode import io, logs, provenance, ule_energy, ules
+from mgbarcode import basins, io, logs, provenance, ule_energy, ules
 
 log = logs.to_file(snakemake.log[0])
 dictionary = ules.read_dictionary(snakemake.input.dictionary)
-catalogue = pd.read_parquet(snakemake.input.catalogue, columns=["sample_id", "split", "trajectory_id", "structure"])
-train = catalogue[catalogue["split"] == "train"].set_index("sample_id")
+catalogue = pd.read_parquet(snakemake.input.catalogue,
+                            columns=["sample_id", "split", "trajectory_id", "structure", "repeat_of"])
+train = basins.distinct(catalogue[catalogue["split"] == "train"]).set_index("sample_id")
 folder_of = {Path(folder).name: Path(folder) for folder in snakemake.input.structures}
 ule_index, atom_energies = [], []
 for atoms_path in snakemake.input.atoms:  # one batch at a time: memory ~ one batch + two arrays

@@ -1,0 +1,150 @@
+"""What a run's glasses are, read from its results: energies against the encoding's noise
+floor, pressures and densities at each stage, τα and snapshot spacing per ladder level,
+repeated inherent structures, and the time each stage took.
+
+A data set is judged by the spread its histories give the IS energies against the noise
+floor of any model of ULE fractions, σ_w/√N, with σ_w the rms spread of per-atom energies
+within a ULE (``ules/energies.parquet``) and N the atoms per sample: a model of fractions
+cannot resolve energy differences below it.  :func:`markdown` writes the page
+(``mgbarcode report-glasses``); nothing in it is typed by hand.  Units: eV, meV/atom, GPa,
+Å⁻³, ps, K, s.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .basins import distinct
+
+THERMAL_SPLITS = ("train", "test", "size")
+
+
+def within_ule_spread_eV(ule_energy_table):
+    """σ_w: rms per-atom energy spread within a ULE, weighted by the atoms at each ULE (eV)."""
+    table = ule_energy_table.dropna(subset=["std_energy_eV"])
+    return float(np.sqrt(np.average(table["std_energy_eV"] ** 2, weights=table["n_atoms"])))
+
+
+def split_summary(catalogue, sigma_w_eV):
+    """Per thermal split: histories, samples and repeats, IS energy span and standard deviation
+    (distinct IS), the noise floor σ_w/√N and the spread over the floor, pressures and density."""
+    rows = []
+    for split in THERMAL_SPLITS:
+        group = catalogue[catalogue["split"] == split]
+        if group.empty:
+            continue
+        unique = distinct(group)
+        energies = unique["energy_eV_per_atom"].to_numpy()
+        n_atoms = int(group["n_atoms"].iloc[0])
+        floor = 1000 * sigma_w_eV / math.sqrt(n_atoms)
+        std = 1000 * float(np.std(energies, ddof=1)) if len(energies) > 1 else math.nan
+        rows.append({
+            "split": split, "histories": group["trajectory_id"].nunique(), "atoms": n_atoms,
+            "composition": ", ".join(sorted(group["composition"].unique())),
+            "IS": len(group), "repeats": len(group) - len(unique),
+            "E min (eV/atom)": energies.min(), "E max (eV/atom)": energies.max(),
+            "span (meV/atom)": 1000 * (energies.max() - energies.min()), "std (meV/atom)": std,
+            "floor σ_w/√N (meV/atom)": floor, "std / floor": std / floor,
+            "P_MD (GPa)": group["md_pressure_GPa"].mean(),
+            "P_IS (GPa)": f"{group['pressure_GPa'].min():.2f} … {group['pressure_GPa'].max():.2f}",
+            "density (Å⁻³)": f"{group['number_density_per_A3'].min():.4f} … {group['number_density_per_A3'].max():.4f}",
+        })
+    return pd.DataFrame(rows)
+
+
+def stage_summary(catalogue):
+    """Per protocol stage (ladder level, quench, anneal temperature, shear temperature): IS
+    count, mean IS energy and its spread, mean MD pressure before minimisation, IS pressure,
+    density, and for ladder levels τα (mean and range over chains) and snapshot spacing."""
+    table = catalogue.copy()
+    table["stage"] = table["protocol"]
+    ladder = table["protocol"] == "ladder"
+    table.loc[ladder, "stage"] = "ladder " + table.loc[ladder, "parent_T_K"].map("{:g} K".format)
+    anneal = table["protocol"] == "anneal"
+    table.loc[anneal, "stage"] = "anneal " + table.loc[anneal, "anneal_T_K"].map("{:g} K".format)
+    if "shear_T_K" in table:
+        shear = table["protocol"] == "shear"
+        table.loc[shear, "stage"] = "shear " + table.loc[shear, "shear_T_K"].map("{:g} K".format)
+    rows = []
+    for (stage, n_atoms), group in table.groupby(["stage", "n_atoms"], sort=False):
+        tau = group.groupby("trajectory_id")["tau_alpha_ps"].first()
+        spacing = group["snapshot_spacing_ps"].iloc[0]
+        rows.append({
+            "stage": stage, "atoms": int(n_atoms), "IS": len(group), "histories": group["trajectory_id"].nunique(),
+            "mean E (eV/atom)": group["energy_eV_per_atom"].mean(),
+            "std E (meV/atom)": 1000 * group["energy_eV_per_atom"].std(ddof=1) if len(group) > 1 else math.nan,
+            "P_MD (GPa)": group["md_pressure_GPa"].mean(), "P_IS (GPa)": group["pressure_GPa"].mean(),
+            "density (Å⁻³)": group["number_density_per_A3"].mean(),
+            "τα (ps)": tau.mean(), "τα range (ps)": f"{tau.min():.2f} … {tau.max():.2f}" if tau.notna().any() else "",
+            "spacing (ps)": spacing, "spacing / max τα": spacing / tau.max() if tau.notna().any() else math.nan,
+            "repeats": int((group["repeat_of"] != "").sum()),
+        })
+    rows.sort(key=lambda row: (row["stage"].split()[0] != "ladder", row["atoms"],
+                               -float(row["stage"].split()[1]) if row["stage"].startswith("ladder") else 0.0))
+    return pd.DataFrame(rows)
+
+
+def stage_times(results_dir):
+    """Job time and CPU time (s) summed per rule from the jobs' benchmark files, with job counts."""
+    rows = []
+    for path in sorted(Path(results_dir, "benchmarks").rglob("*.tsv")):
+        rule = path.parent.name if path.parent.name != "benchmarks" else path.stem
+        record = pd.read_csv(path, sep="\t").iloc[0]
+        rows.append({"rule": rule, "s": float(record["s"]), "cpu_time": float(record["cpu_time"])})
+    if not rows:
+        return pd.DataFrame(columns=["rule", "jobs", "job time (s)", "CPU (s)"])
+    times = pd.DataFrame(rows).groupby("rule", sort=False).agg(jobs=("s", "size"), job_time=("s", "sum"),
+                                                               cpu=("cpu_time", "sum")).reset_index()
+    return times.rename(columns={"job_time": "job time (s)", "cpu": "CPU (s)"}).sort_values(
+        "job time (s)", ascending=False)
+
+
+def _table(frame, digits=4):
+    def cell(value):
+        if isinstance(value, float):
+            return "" if math.isnan(value) else f"{value:.{digits}g}"
+        return str(value)
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + " --- |" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def markdown(results_dir, title, nve_drift_json=None, run_note=None):
+    """The glasses page of a finished run, as Markdown."""
+    results_dir = Path(results_dir)
+    catalogue = pd.read_parquet(results_dir / "samples.parquet")
+    sigma_w = within_ule_spread_eV(pd.read_parquet(results_dir / "ules" / "energies.parquet"))
+    parts = [f"# {title}", "",
+             f"Generated by `mgbarcode report-glasses {results_dir.name}` from `{results_dir.name}/` "
+             "(samples.parquet, ules/energies.parquet, benchmarks/); do not edit by hand.", ""]
+    if run_note:
+        parts += [run_note, ""]
+    splits = split_summary(catalogue, sigma_w)
+    parts += ["## Energies against the noise floor", "",
+              f"σ_w, the rms spread of per-atom energies within a ULE over the `train` atoms: "
+              f"**{1000 * sigma_w:.1f} meV**. A model of ULE fractions cannot resolve IS energies "
+              "closer than about σ_w/√N per atom. Energies and their spread count each basin once "
+              "(repeated IS left out).", "", _table(splits), ""]
+    parts += ["## Each stage of the protocols", "",
+              "P_MD: mean pressure of the MD before each minimisation (a ladder level: averaged over "
+              "the recorded frames); P_IS: pressure of the IS itself, minimised at fixed box (the "
+              "negative inherent pressure of a liquid's IS at that volume); τα from F_s(q = 2.7 Å⁻¹, t) "
+              "of each chain at each level (empty where it was longer than the recorded window).", "",
+              _table(stage_summary(catalogue)), ""]
+    if nve_drift_json:
+        drift = json.loads(Path(nve_drift_json).read_text())
+        settings = drift["settings"]
+        rows = pd.DataFrame(drift["results"])[["timestep_fs", "drift_ueV_per_atom_ps", "rms_fluctuation_ueV_per_atom",
+                                               "mean_T_K", "mean_P_GPa"]]
+        parts += ["## Timestep: NVE energy drift of the melt", "",
+                  f"`benchmarks/nve_energy_drift.py --json {Path(nve_drift_json).name}`: {settings['n_atoms']} "
+                  f"atoms equilibrated by NPT at 0 bar and {settings['temperature']:g} K, then "
+                  f"{settings['time_ps']:g} ps of NVE per timestep from the same state; drift is the slope of "
+                  "a line fitted to the total energy (µeV/atom/ps).", "", _table(rows), ""]
+    parts += ["## Time per stage", "", "Summed over jobs from each job's `benchmark:` file.", "",
+              _table(stage_times(results_dir), digits=5), ""]
+    return "\n".join(parts)
