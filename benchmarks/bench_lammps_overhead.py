@@ -39,7 +39,11 @@ def main():
     args = parser.parse_args()
     config = merged_config(args.config)
     config_module.validate(config)
-    trajectories = config_module.thermal_trajectories(config)
+    # The bare binary runs the quench protocol's segments; the ladder steers LAMMPS from Python.
+    trajectories = [t for t in config_module.thermal_trajectories(config) if isinstance(t, samples.ThermalTrajectory)]
+    if not trajectories:
+        parser.error("the config has no quench histories (thermal.splits.*.replicas_per_rate): pass one that has, "
+                     "e.g. --config tests/data/tiny.yaml")
     trajectory = next(t for t in trajectories if t.trajectory_id == args.trajectory) if args.trajectory else trajectories[0]
     settings = config_module.md_settings(config)
     potential = md.Potential.from_config(config["potential"])

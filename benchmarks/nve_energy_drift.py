@@ -25,19 +25,11 @@ import numpy as np
 
 from mgbarcode import config as config_module
 from mgbarcode import md
+from mgbarcode.samples import species_counts
 
 MICRO = 1e6  # eV -> µeV
 BAR_PER_GPA = 1e4
 
-
-def species_counts(composition, n_atoms):
-    """Atoms per element from atom fractions, largest-remainder rounding (counts add up to N)."""
-    elements = sorted(composition)
-    exact = np.array([composition[e] * n_atoms for e in elements])
-    counts = np.floor(exact).astype(int)
-    for i in np.argsort(-(exact - counts), kind="stable")[: n_atoms - counts.sum()]:
-        counts[i] += 1
-    return dict(zip(elements, counts.tolist()))
 
 
 def prepare_liquid(args, config, potential, restart_file, log_file):

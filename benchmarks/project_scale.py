@@ -23,13 +23,14 @@ def measure_md_and_minimisation(config, n_atoms, steps):
     """(MD atom-steps/s, minimised atoms/s, the quenched glass) for ``n_atoms`` atoms: the
     first segment of the thermal protocol (random start, melt, a fast quench, minimisation),
     each command timed on its own."""
-    import dataclasses
-
     settings = config_module.md_settings(config)
     potential = md.Potential.from_config(config["potential"])
-    probe = dataclasses.replace(config_module.thermal_trajectories(config)[0], n_atoms=n_atoms,
-                                melt_time_ps=steps * settings.timestep_ps, cooling_rate_K_per_s=1e16,
-                                anneal_temperatures_K=())
+    thermal = config["thermal"]
+    probe = samples.ThermalTrajectory(
+        trajectory_id="probe", split="train", n_atoms=n_atoms, composition=dict(config["alloy"]["composition"]),
+        cooling_rate_K_per_s=1e16, seed=1, melt_temperature_K=thermal["melt_temperature_K"],
+        melt_time_ps=steps * settings.timestep_ps, quench_final_temperature_K=thermal["quench_final_temperature_K"],
+        anneal_temperatures_K=(), anneal_time_ps=1.0, snapshot_interval_ps=1.0)
     md_seconds = md_steps = last_minimisation_seconds = 0
     with md.lammps_session(preamble=False) as lmp:
         for command in next(samples.thermal_protocol(probe, settings, potential)):

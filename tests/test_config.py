@@ -34,6 +34,8 @@ def test_default_profile_is_valid(default_config):
     (lambda c: c["thermal"]["splits"]["size"].update(n_atoms=512), "thermal.splits.size.n_atoms",
      "multiples of 25 (e.g. 500"),
     (lambda c: c["thermal"]["ladder"].update(snapshot_intervals_ps=[1.0]), "thermal.ladder", "differ in length"),
+    (lambda c: c["thermal"]["ladder"]["parent_temperatures_K"].reverse(), "thermal.ladder.parent_temperatures_K",
+     "do not descend"),
     (lambda c: c["thermal"]["splits"]["test"].update(replicas_per_rate=0, ladder_chains=0), "thermal.splits.test",
      "no histories"),
 ])

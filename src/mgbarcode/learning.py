@@ -233,6 +233,7 @@ def tune_and_fit(X, y, groups, search_space, n_trials, n_folds, early_stopping_r
                 "n_folds": int(n_folds), "seed": int(seed),
                 "early_stopping_rounds": int(early_stopping_rounds),
                 "max_boost_rounds": int(max_boost_rounds), "n_samples": int(len(y)),
+                "early_stopping": "inner grouped split of each training fold",
                 "n_features": int(X.shape[1])}
     storage = None if storage_path is None else _journal_storage(storage_path)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

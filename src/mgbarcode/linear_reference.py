@@ -7,8 +7,8 @@ the trees see) and each sample's mean SOAP vector (the same structural informati
 per-atom linear model of SOAP, with no per-atom labels and no ULE quantisation).  Ridge
 (Hoerl & Kennard, Technometrics 12 (1970) 55) on centred data,
 w = argmin ‖y − Xw‖² + α‖w‖², solved in whichever of the primal (p × p) or dual (n × n) forms
-is smaller.  α is given relative to the mean diagonal of XᵀX / n, so one grid serves features
-of any scale.  Units: targets in eV/atom.
+is smaller.  α is given relative to the mean diagonal of the centred XᵀX of the samples fitted,
+so one grid serves features of any scale and any number of samples.  Units: targets in eV/atom.
 """
 
 import dataclasses
@@ -44,15 +44,17 @@ def ridge_coefficients(X, y, alpha):
     return X.T @ np.linalg.solve(X @ X.T + alpha * np.eye(n), y)
 
 
-def _fit(X, y, alpha):
+def _fit(X, y, relative_alpha):
+    """Weights, means and the absolute α of a ridge fit at ``relative_alpha``."""
     x_mean, y_mean = X.mean(axis=0), float(y.mean())
-    return ridge_coefficients(X - x_mean, y - y_mean, alpha), x_mean, y_mean
+    centred = X - x_mean
+    alpha = relative_alpha * alpha_scale(centred)
+    return ridge_coefficients(centred, y - y_mean, alpha), x_mean, y_mean, alpha
 
 
-def alpha_scale(X):
-    """Mean diagonal of the centred XᵀX / n: the unit relative alphas are given in."""
-    centred = X - X.mean(axis=0)
-    return max(float(np.mean(np.sum(centred ** 2, axis=0)) / len(X)), 1e-300)
+def alpha_scale(centred_X):
+    """Mean diagonal of XᵀX for centred ``X``: the unit relative alphas are given in."""
+    return max(float(np.mean(np.sum(centred_X ** 2, axis=0))), 1e-300)
 
 
 def fit_ridge(X, y, groups, relative_alphas, n_folds, seed):
@@ -64,17 +66,16 @@ def fit_ridge(X, y, groups, relative_alphas, n_folds, seed):
     """
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
     folds = grouped_folds(groups, n_folds, seed)
-    scale = alpha_scale(X) * len(X)
     by_alpha = {}
     for relative in relative_alphas:
         squared = 0.0
         for train_idx, valid_idx in folds:
-            coef, x_mean, y_mean = _fit(X[train_idx], y[train_idx], relative * scale)
+            coef, x_mean, y_mean, _ = _fit(X[train_idx], y[train_idx], relative)
             squared += float(np.sum(((X[valid_idx] - x_mean) @ coef + y_mean - y[valid_idx]) ** 2))
         by_alpha[float(relative)] = float(np.sqrt(squared / len(y)))
     best = min(by_alpha, key=lambda relative: (by_alpha[relative], -relative))
-    coef, x_mean, y_mean = _fit(X, y, best * scale)
-    return RidgeFit(coef, x_mean, y_mean, best * scale, best, by_alpha[best], by_alpha)
+    coef, x_mean, y_mean, alpha = _fit(X, y, best)
+    return RidgeFit(coef, x_mean, y_mean, alpha, best, by_alpha[best], by_alpha)
 
 
 def grouped_cv_rmse_of_mean(y, groups, n_folds, seed):

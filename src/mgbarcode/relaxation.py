@@ -8,7 +8,8 @@ which an atom leaves its cage; τα is the lag at which it falls to 1/e (Kob & A
 PRE 51 (1995) 4626).  A crystal's F_s stays at its Debye–Waller plateau exp(−q²⟨u²⟩/3).
 
 Samples closer in time than τα share much of their structure, and their inherent
-structures repeat: the thermal protocol spaces its snapshots by at least τα.
+structures repeat: the ladder protocol measures τα at each level and warns when its snapshots
+are closer than that.
 Units: Å, ps, Å⁻¹.
 """
 

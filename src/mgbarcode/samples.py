@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import md
+from .relaxation import relaxation_time, self_intermediate_scattering, unwrap
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +297,7 @@ class LadderTrajectory:
 
     def glass_sample_id(self):
         """The IS that stands for this history's glass (the shear stage's source): the last IS of
-        the coldest level."""
+        the coldest level (the last level: the config check keeps the ladder descending)."""
         return self.sample_plan()[-1][0]
 
     def sample_plan(self):
@@ -310,40 +311,47 @@ class LadderTrajectory:
 
 
 class _FrameRecorder:
-    """Positions, cells and pressures of a running LAMMPS session, one frame per call."""
+    """Positions, cell origins and shapes, and pressures of a running LAMMPS session, one frame
+    every ``frame_steps`` MD steps of the level, however its runs are split."""
 
-    def __init__(self):
+    def __init__(self, frame_steps):
+        self.frame_steps = frame_steps
+        self.phase = 0  # steps since the last frame
         self.positions, self.cells, self.pressures_GPa = [], [], []
 
     def record(self, lmp):
-        self.positions.append(md._gather(lmp, "x", float, 3))
-        self.cells.append(md.cell_matrix(lmp)[0])
+        cell, origin = md.cell_matrix(lmp)
+        # The barostat scales the box about its centre, so the origin moves: positions are
+        # taken relative to it before they are unwrapped in cell coordinates.
+        self.positions.append(md._gather(lmp, "x", float, 3) - origin)
+        self.cells.append(cell)
         self.pressures_GPa.append(md.pressure_GPa(lmp))
 
+    def run(self, lmp, steps, run_name, log_file):
+        """Run ``steps`` MD steps, recording a frame at every multiple of ``frame_steps``.  The
+        first chunk sets the run up (a fix or the state may have changed since the last run)."""
+        first = True
+        while steps > 0:
+            chunk = min(self.frame_steps - self.phase, steps)
+            # pre no: nothing changed since the last chunk, so LAMMPS need not set the run up again.
+            md.run_commands(lmp, [f"run {chunk}" + (" post no" if first else " pre no post no")], run_name, log_file)
+            first, steps, self.phase = False, steps - chunk, self.phase + chunk
+            if self.phase == self.frame_steps:
+                self.record(lmp)
+                self.phase = 0
 
-def _run_recording(lmp, steps, frame_steps, recorder, run_name, log_file):
-    """Run ``steps`` MD steps in chunks of ``frame_steps``, recording a frame after each."""
-    done = 0
-    while done < steps:
-        chunk = min(frame_steps, steps - done)
-        # pre no: nothing changed since the last chunk, so LAMMPS need not set the run up again.
-        md.run_commands(lmp, [f"run {chunk}" + (" pre no post no" if done else " post no")], run_name, log_file)
-        recorder.record(lmp)
-        done += chunk
 
-
-def recorder_window_ps(recorder, trajectory):
+def _recorded_window_ps(recorder, trajectory):
     """Half the recorded time of a level: the longest lag F_s is computed at."""
     return 0.5 * len(recorder.positions) * trajectory.frame_interval_ps
 
 
 def run_ladder_trajectory(trajectory, settings, potential, log_file=None, threads=1):
     """Melt, then at each parent temperature equilibrate, take snapshots and minimise them.
-    Returns ``InherentStructure``s whose ``meta`` holds the level's measured τα (ps), the
-    snapshot spacing over τα, the mean MD pressure of the level and the IS pressure (GPa).
+    Returns ``InherentStructure``s whose ``meta`` holds the parent temperature, the level's
+    measured τα and snapshot spacing (ps), its equilibration time, the mean MD pressure of the
+    level and the IS pressure (GPa).
     """
-    from .relaxation import relaxation_time, self_intermediate_scattering, unwrap
-
     type_elements = list(potential.elements)
     structures = []
     started = time.perf_counter()
@@ -356,11 +364,11 @@ def run_ladder_trajectory(trajectory, settings, potential, log_file=None, thread
             md.run_commands(lmp, [settings.thermostat_fix(temperature, temperature)], name, log_file)
             transient = settings.steps(t_eq / 2.0)
             md.run_commands(lmp, [f"run {transient} post no"], name, log_file)
-            recorder = _FrameRecorder()
-            _run_recording(lmp, settings.steps(t_eq) - transient, frame_steps, recorder, name, log_file)
+            recorder = _FrameRecorder(frame_steps)
+            recorder.run(lmp, settings.steps(t_eq) - transient, name, log_file)
             level = []
             for _ in range(trajectory.snapshots_per_level):
-                _run_recording(lmp, settings.steps(interval), frame_steps, recorder, name, log_file)
+                recorder.run(lmp, settings.steps(interval), name, log_file)
                 sample_id, protocol, parent_t, _ = next(plan)
                 md.run_commands(lmp, save_state_commands("snapshot")
                                 + md.minimize_commands(**settings.minimize), name, log_file)
@@ -373,8 +381,7 @@ def run_ladder_trajectory(trajectory, settings, potential, log_file=None, thread
             md.run_commands(lmp, ["unfix integrate"], name, log_file)
             positions = unwrap(np.array(recorder.positions), np.array(recorder.cells))
             tau_alpha = relaxation_time(*self_intermediate_scattering(
-                positions, settings.steps(trajectory.frame_interval_ps) * settings.timestep_ps,
-                trajectory.wavenumber_per_A))
+                positions, frame_steps * settings.timestep_ps, trajectory.wavenumber_per_A))
             md_pressure = float(np.mean(recorder.pressures_GPa))
             for structure in level:
                 structure.meta.update(tau_alpha_ps=tau_alpha, md_pressure_GPa=md_pressure,
@@ -382,7 +389,7 @@ def run_ladder_trajectory(trajectory, settings, potential, log_file=None, thread
                 _log_is(structure, started)
             if not tau_alpha <= interval:
                 measured = f"{tau_alpha:.2f} ps" if tau_alpha >= 0 else \
-                    f"longer than the {recorder_window_ps(recorder, trajectory):.1f} ps window recorded"
+                    f"longer than the {_recorded_window_ps(recorder, trajectory):.1f} ps window recorded"
                 log.warning("%s at %g K: snapshots %g ps apart but tau_alpha is %s: they are not "
                             "independent; lengthen thermal.ladder.snapshot_intervals_ps (and the equilibration) "
                             "or raise the parent temperature", name, temperature, interval, measured)

@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from mgbarcode import barcode, kernels, logs, provenance
+from mgbarcode import barcode, basins, kernels, logs, provenance
 from mgbarcode.io import write_json, write_parquet
 
 log = logs.to_file(snakemake.log[0])
@@ -10,9 +10,9 @@ top = pd.read_parquet(snakemake.input.kernels)
 counts = pd.read_parquet(snakemake.input.counts)
 s, zero = barcode.barcodes(barcode.ule_count_matrix(counts), top["ule_id"].to_numpy())
 table = barcode.barcode_table(counts["sample_id"], s, zero)
-catalogue = pd.read_parquet(snakemake.input.catalogue, columns=["sample_id", "split", "energy_eV_per_atom"])
+catalogue = pd.read_parquet(snakemake.input.catalogue, columns=["sample_id", "split", "energy_eV_per_atom", "repeat_of"])
 joined = table.merge(catalogue, on="sample_id", validate="one_to_one")
-train = joined[(joined["split"] == "train") & ~joined["zero_barcode"]]
+train = basins.distinct(joined[(joined["split"] == "train") & ~joined["zero_barcode"]])
 names = barcode.barcode_column_names(len(top))
 top["pearson_r"] = kernels.pearson_with_energy(train[names].to_numpy(), train["energy_eV_per_atom"].to_numpy())
 zero_ids = joined.loc[joined["zero_barcode"], ["sample_id", "split"]]
@@ -28,4 +28,4 @@ write_json(snakemake.output.summary, {
     "n_icosahedral": int(top.icosahedral.sum()), "n_samples": len(table),
     "n_zero_barcodes": {split: int(n) for split, n in zero_ids.groupby("split").size().items()},
     "zero_barcode_samples": zero_ids["sample_id"].tolist(),
-    "pearson_r_computed_on": f"{len(train)} train samples", "provenance": record})
+    "pearson_r_computed_on": f"{len(train)} train samples (distinct IS)", "provenance": record})
