@@ -73,14 +73,48 @@ def test_a_model_of_another_dictionary_is_refused(tiny_results, tmp_path):
 
 def test_command_line_writes_json_and_exits_non_zero_on_bad_input(tiny_results, tmp_path):
     catalogue = pd.read_parquet(tiny_results / "samples.parquet")
-    structure = catalogue.loc[catalogue["split"] == "size", "structure"].iloc[0]
+    structure = catalogue.loc[catalogue["split"] == "train", "structure"].iloc[0]
     base = [sys.executable, "-m", "mgbarcode.cli", "assess", "--configfile", str(TINY_PROFILE),
             "--results", str(tiny_results)]
-    done = subprocess.run(base + [structure, "--output", str(tmp_path / "out.json")], capture_output=True, text=True,
-                          cwd=REPO)
+    # A training glass, minimised again: inside the domain on every bound by construction.
+    done = subprocess.run(base + [structure, "--minimize", "--output", str(tmp_path / "out.json")],
+                          capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert "predicted IS energy" in done.stdout
-    assert json.loads((tmp_path / "out.json").read_text())[0]["n_atoms"] == yaml.safe_load(
-        TINY_PROFILE.read_text())["thermal"]["splits"]["size"]["n_atoms"]
+    report = json.loads((tmp_path / "out.json").read_text())[0]
+    assert report["in_training_domain"] and report["n_atoms"] == yaml.safe_load(
+        TINY_PROFILE.read_text())["thermal"]["splits"]["train"]["n_atoms"]
+    # A crystal of another composition: outside the domain, said so, no energy, exit status 3.
+    crystal = tmp_path / "b2.extxyz"
+    write(crystal, bulk("CuZr", "cesiumchloride", a=3.237).repeat(4), format="extxyz")
+    outside = subprocess.run(base + [str(crystal), "--output", str(tmp_path / "b2.json")], capture_output=True,
+                             text=True, cwd=REPO)
+    assert outside.returncode == 3, outside.stderr
+    assert "outside the training domain" in outside.stdout and "predicted IS energy" not in outside.stdout
+    assert "composition" in " ".join(json.loads((tmp_path / "b2.json").read_text())[0]["domain_violations"])
     failed = subprocess.run(base + [str(tmp_path / "missing.extxyz")], capture_output=True, text=True, cwd=REPO)
     assert failed.returncode == 1 and "missing.extxyz: (file): file not found" in failed.stderr
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"matched_share": 0.5}, "matched-atom share"),
+    ({"top_share": 0.1}, "barcode ULEs"),
+    ({"density_per_A3": 0.0500}, "number density"),
+    ({"density_per_A3": 0.0650}, "number density"),
+    ({"energy_eV_per_atom": -4.70}, "IS energy"),
+    ({"energy_eV_per_atom": -4.55}, "IS energy"),
+    ({"composition": {"Cu": 0.5, "Zr": 0.5}}, "fraction of"),
+    ({"composition": {"Cu": 0.56, "Zr": 0.40, "Al": 0.04}}, "fraction of"),
+])
+def test_each_bound_of_the_training_domain(change, words):
+    from mgbarcode.domain import TrainingDomain
+
+    margins = {"matched_share_margin": 0.0, "top_share_margin": 0.0, "density_relative_margin": 0.02,
+               "energy_margin_eV_per_atom": 0.005, "composition_tolerance": 0.01}
+    domain = TrainingDomain.from_training([0.98, 1.0], [0.4, 0.6], [0.0560, 0.0570], [-4.66, -4.63],
+                                          {"Cu": 0.56, "Zr": 0.44}, margins)
+    inside = {"matched_share": 0.99, "top_share": 0.5, "density_per_A3": 0.0565, "energy_eV_per_atom": -4.64,
+              "composition": {"Cu": 0.56, "Zr": 0.44}}
+    assert domain.violations(**inside) == []
+    broken = domain.violations(**{**inside, **change})
+    assert len(broken) == 1 and words in broken[0]

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from . import barcode as barcode_module
-from . import descriptors, heterogeneity, learning, md, structures, ule_energy, ules
+from . import basins, descriptors, heterogeneity, learning, md, samples, structures, ule_energy, ules
+from .domain import TrainingDomain, atom_fractions
 from .errors import InputError
 from .io import read_provenance
 
@@ -32,6 +33,7 @@ class TrainedPipeline:
     ule_energies: pd.DataFrame  # mean per-atom energy of each ULE (mgbarcode.ule_energy)
     thermal: pd.DataFrame     # reference samples: sample_id, energy_eV_per_atom, barcode columns
     summary: pd.DataFrame     # per-condition heterogeneity summary (may be empty)
+    domain: TrainingDomain    # the ranges of the train samples (mgbarcode.domain)
 
     @property
     def barcode_columns(self):
@@ -52,6 +54,8 @@ class TrainedPipeline:
             "fractions_fit": results / "model" / "fractions_fit.json",
             "barcode_fit": results / "model" / "barcode_fit.json",
             "ule_energies": results / "ules" / "energies.parquet",
+            "fractions": results / "encoding" / "fractions.parquet",
+            "counts": results / "encoding" / "counts.parquet",
         }
         for name, path in paths.items():
             if not path.is_file():
@@ -81,7 +85,9 @@ class TrainedPipeline:
         if barcode_model.num_features() != len(top_ules) or top_ules["ule_id"].max() >= len(dictionary.frame):
             raise InputError(paths["barcode_model"], "features", "the barcode model does not fit the top ULEs "
                              "of this dictionary", "the model belongs to another dictionary: rerun the workflow")
-        catalogue = pd.read_parquet(paths["catalogue"], columns=["sample_id", "split", "energy_eV_per_atom"])
+        catalogue = pd.read_parquet(paths["catalogue"], columns=["sample_id", "split", "energy_eV_per_atom",
+                                                                 "number_density_per_A3", "repeat_of"])
+        domain = cls._training_domain(catalogue, paths, top_ules["ule_id"].to_numpy(), config)
         thermal = pd.read_parquet(paths["barcodes"]).merge(catalogue, on="sample_id")
         thermal = thermal[thermal["split"].isin(["train", "test"]) & ~thermal["zero_barcode"]].reset_index(drop=True)
         summary_path = results / "heterogeneity" / "summary.parquet"
@@ -89,7 +95,24 @@ class TrainedPipeline:
         threshold = json.loads(paths["threshold"].read_text())["threshold"]
         ule_energies = pd.read_parquet(paths["ule_energies"]).sort_values("ule_id").reset_index(drop=True)
         return cls(results, config, dictionary, threshold, top_ules, fractions_model, barcode_model, ule_energies,
-                   thermal, summary)
+                   thermal, summary, domain)
+
+    @staticmethod
+    def _training_domain(catalogue, paths, top_ids, config):
+        """The :class:`TrainingDomain` of the distinct train samples of a finished run."""
+        train = basins.distinct(catalogue[catalogue["split"] == "train"]).set_index("sample_id")
+        fractions = pd.read_parquet(paths["fractions"], columns=["sample_id", "n_atoms", "n_unmatched"])
+        fractions = fractions.set_index("sample_id").loc[train.index]
+        counts = pd.read_parquet(paths["counts"], columns=["sample_id"] + [ules.ule_column(i) for i in top_ids])
+        at_top = counts.set_index("sample_id").loc[train.index].to_numpy().sum(axis=1)
+        n_atoms = fractions["n_atoms"].to_numpy()
+        composition = config["alloy"]["composition"]
+        n_train = int(n_atoms[0])
+        counts_per_element = samples.species_counts(composition, n_train)
+        return TrainingDomain.from_training(
+            1.0 - fractions["n_unmatched"].to_numpy() / n_atoms, at_top / n_atoms,
+            train["number_density_per_A3"], train["energy_eV_per_atom"],
+            {element: count / n_train for element, count in counts_per_element.items()}, config["domain"])
 
 
 def assess(path, pipeline, minimize=False, type_elements=None):
@@ -126,10 +149,17 @@ def assess(path, pipeline, minimize=False, type_elements=None):
     energy_fractions = float(learning.predict(pipeline.fractions_model, fractions[None, :])[0])
     energy_barcode = float(learning.predict(pipeline.barcode_model, s)[0]) if not zero[0] else math.nan
     energy_ules = float(ule_energy.predict_energy_per_atom(nearest[None, :], pipeline.ule_energies["mean_energy_eV"])[0])
+    # The thermal reference and the domain are judged at the IS energy LAMMPS computed when there
+    # is one; only otherwise at the predicted energy.
+    energy = computed_energy if not math.isnan(computed_energy) else \
+        energy_barcode if not zero[0] else energy_fractions
+    violations = pipeline.domain.violations(
+        1.0 - n_unmatched / len(atoms), float(nearest[top_ids].sum()) / len(atoms), len(atoms) / atoms.get_volume(),
+        energy, atom_fractions(atoms.get_chemical_symbols()))
     groups = pipeline.top_ules["group"].to_numpy()
     het = config["heterogeneity"]
     verdict = heterogeneity.assess_heterogeneity(
-        s[0], energy_barcode if not zero[0] else energy_fractions,
+        s[0], energy,
         pipeline.thermal[pipeline.barcode_columns].to_numpy(), pipeline.thermal["energy_eV_per_atom"].to_numpy(),
         groups, het["energy_tolerance_eV_per_atom"], het["thermal_range_quantile"], het["min_thermal_references"],
         summary=pipeline.summary if len(pipeline.summary) else None)
@@ -153,12 +183,17 @@ def assess(path, pipeline, minimize=False, type_elements=None):
         "group2_spread": verdict.spread_group2,
         "group1_spread": verdict.spread_group1,
         "thermal_range_upper": verdict.thermal_upper,
-        "verdict": verdict.verdict,
+        "in_training_domain": not violations,
+        "domain_violations": violations,
+        "verdict": verdict.verdict if not violations else
+        "outside the training domain (" + "; ".join(violations) + "): the predictions are extrapolations",
     }
 
 
 def headline(report):
-    """One line for the terminal."""
+    """One line for the terminal; no energy for a structure outside the training domain."""
+    if not report["in_training_domain"]:
+        return f"{report['structure']}: {report['verdict']}"
     energy = report["predicted_IS_energy_eV_per_atom"]["barcode_model"]
     if math.isnan(energy):
         energy = report["predicted_IS_energy_eV_per_atom"]["fractions_model"]

@@ -99,6 +99,11 @@ def assess(argv):
         print(assess_module.headline(report))
     write_text(args.output, assess_module.to_json(reports))
     print(f"full reports: {args.output}", file=sys.stderr)
+    outside = [report["structure"] for report in reports if not report["in_training_domain"]]
+    if outside:
+        print(f"mgbarcode assess: {len(outside)} structure(s) outside the training domain: {', '.join(outside)}",
+              file=sys.stderr)
+        return 3
     return 0
 
 

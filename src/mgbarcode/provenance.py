@@ -23,9 +23,10 @@ def sha256_file(path, chunk_bytes=1 << 20):
     return digest.hexdigest()
 
 
-# Keys that say where and how a run executes, not what it computes: left out of the hash so
-# that the same science in another results folder or on a cluster has the same hash.
-EXECUTION_KEYS = ("results_dir", "jobs", "resources")
+# Keys that say where and how a run executes, or how its finished results are read (domain:
+# mgbarcode assess), not what it computes: left out of the hash so that the same science in
+# another results folder or on a cluster has the same hash.
+EXECUTION_KEYS = ("results_dir", "jobs", "resources", "domain")
 
 
 def config_hash(config):
