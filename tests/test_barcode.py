@@ -36,7 +36,7 @@ def test_column_names_sort_in_entry_order():
     assert barcode.barcode_column_names(3) == ["s_01", "s_02", "s_03"]
     names = barcode.barcode_column_names(120)
     assert names[0] == "s_001" and names[-1] == "s_120" and sorted(names) == names
-    table = barcode.barcode_table(["a", "b"], np.eye(2), np.array([False, False]))
+    table = barcode.barcode_table(["a", "b"], np.eye(2), np.array([False, False]), [7, 9])
     assert list(table.columns) == ["sample_id", "zero_barcode", "s_01", "s_02"]
 
 

@@ -231,3 +231,40 @@ def test_zero_barcodes_and_no_thermal_samples_stay_unmatched():
     summary = het.condition_summary(empty)
     assert (summary["n_matched"] == 0).all() and summary["std_delta_group2_mean"].isna().all()
     assert het.heterogeneity_correlation(summary)["n_conditions"] == 0
+
+
+def test_contrast_against_the_mean_reference_in_excess_of_the_thermal_spread():
+    """The reference is the mean thermal barcode at the energy; shear adds group-2 spread above
+    what thermal samples show against each other there, group 1 none; errors are blocked by
+    shear run."""
+    thermal, mech, columns, groups = synthetic_samples()
+    mech["trajectory_id"] = [f"{row.sample_id.split('_')[0]}_run{int(row.sample_id.split('_')[1]) % 2}"
+                             for row in mech.itertuples()]
+    tolerance = 0.003
+    pairs = het.pair_table(mech, thermal, columns, groups, tolerance)
+    matched = pairs[pairs["matched"]]
+    row = matched.iloc[0]
+    energy = row["energy_eV_per_atom"]
+    window = thermal[(thermal["energy_eV_per_atom"] - energy).abs() <= tolerance]
+    assert row["n_reference"] == len(window) > 2
+    delta = window[columns].to_numpy().mean(axis=0) - mech.loc[mech["sample_id"] == row["sample_id"], columns].to_numpy()[0]
+    assert row["std_delta_group2"] == pytest.approx(delta[groups == 2].std())
+    summary = het.condition_summary(pairs)
+    assert summary["n_runs"].tolist() == [2, 2, 2]
+    assert (summary["excess_std_delta_group2_mean"] > 0).all()
+    assert summary["excess_std_delta_group2_mean"].is_monotonic_decreasing
+    assert (summary["excess_std_delta_group1_mean"].abs() < 0.25 * summary["excess_std_delta_group2_mean"]).all()
+    # two runs per condition: the blocked error is the spread of two run means over sqrt(2)
+    runs = matched[matched["shear_T_K"] == 500.0].groupby("trajectory_id")["std_delta_group2"].mean()
+    assert summary.loc[1, "std_delta_group2_sem"] == pytest.approx(runs.std(ddof=1) / np.sqrt(2))
+    assert het.heterogeneity_correlation(summary)["r_excess_group2"] > 0.9
+
+
+def test_thermal_self_spreads_by_hand():
+    groups = np.array([1, 2, 2])
+    barcodes = np.array([[0.2, 0.4, 0.4], [0.4, 0.2, 0.4], [0.3, 0.3, 0.4]])
+    group1, group2 = het.thermal_self_spreads(barcodes, [-4.650, -4.651, -4.700], groups, 0.002)
+    # the first two are each other's only reference: δ = ±(0.2, -0.2, 0); the third has none
+    np.testing.assert_allclose(group1[:2], 0.0)
+    np.testing.assert_allclose(group2[:2], 0.1)
+    assert np.isnan(group1[2]) and np.isnan(group2[2])

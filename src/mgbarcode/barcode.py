@@ -66,11 +66,14 @@ def order_top_ules(top_table):
     return ordered
 
 
-def barcode_table(sample_ids, s, zero_mask):
-    """A DataFrame ``sample_id, zero_barcode, s_01 … s_K`` from :func:`barcodes` output."""
+def barcode_table(sample_ids, s, zero_mask, n_top):
+    """A DataFrame ``sample_id, n_top, zero_barcode, s_01 … s_K`` from :func:`barcodes` output;
+    ``n_top``: each sample's atoms whose nearest ULE is a top ULE (the barcode's denominator,
+    which sets its counting noise)."""
     names = barcode_column_names(s.shape[1])
     table = pd.DataFrame(s, columns=names)
     table.insert(0, "zero_barcode", np.asarray(zero_mask, dtype=bool))
+    table.insert(0, "n_top", np.asarray(n_top, dtype=np.int64))
     table.insert(0, "sample_id", list(sample_ids))
     return table
 

@@ -6,14 +6,22 @@ Strain.  The per-atom von Mises (local shear invariant) strain of Shimizu, Ogata
 η = sqrt(E_xy² + E_xz² + E_yz² + ((E_xx−E_yy)² + (E_xx−E_zz)² + (E_yy−E_zz)²)/6)).  A sample's
 strain heterogeneity is the standard deviation of η over its atoms.
 
-Barcode contrast.  Each mechanical sample is paired with the thermal sample nearest to it in
-IS energy per atom, never further than a tolerance; δs = s_thermal − s_mech.  Per pair: the
-standard deviation of δs over the group-1 (Kasper-like) entries and over the group-2 entries,
-and the ratios Σ_group s_thermal / Σ_group s_mech.  Per condition (shear temperature): means
-and standard errors over matched pairs, and the mean strain heterogeneity of the condition.
+Barcode contrast.  Each mechanical sample's reference is the mean barcode of the thermal
+samples within a tolerance of its IS energy per atom (their number is reported; the nearest
+one is named); δs = s̄_thermal − s_mech.  A single thermal sample as reference would add its
+own counting noise (a barcode entry of an N-atom sample counts a few atoms) to every contrast.
+Per pair: the standard deviation of δs over the group-1 (Kasper-like) entries and over the
+group-2 entries, the ratios Σ_group s̄_thermal / Σ_group s_mech, and the same spreads among
+thermal samples at that energy (each thermal sample of the window against the mean of the
+other thermal samples within the tolerance of *its* energy, as a mechanical sample is
+treated): the mechanical spread in *excess* of that thermal-against-thermal spread is what
+shear adds.  Per
+condition (shear temperature): means, standard errors blocked by shear run (the snapshots of
+one run are correlated: each run's mean counts once), and the condition's mean strain
+heterogeneity.
 
 Standard deviations over atoms or barcode entries are population ones (ddof = 0); standard
-errors over pairs use the sample standard deviation (ddof = 1) / sqrt(n).
+errors use the sample standard deviation (ddof = 1) / sqrt(n) over runs.
 Units: Å, eV/atom; strains and barcode entries are dimensionless.
 """
 
@@ -210,15 +218,36 @@ def barcode_contrast(s_thermal, s_mech, groups):
     return delta, pd.DataFrame(table)
 
 
+def thermal_self_spreads(thermal_barcodes, thermal_energies_eV_per_atom, groups, tolerance):
+    """Each thermal sample against its own reference, as a mechanical sample is: the mean
+    barcode of the *other* thermal samples within ``tolerance`` of its energy.  Returns
+    ``(group1, group2)`` arrays [n_thermal] of the std of that δs over each group's entries;
+    NaN where no other thermal sample lies within the tolerance."""
+    barcodes = np.atleast_2d(np.asarray(thermal_barcodes, dtype=np.float64))
+    energies = np.asarray(thermal_energies_eV_per_atom, dtype=np.float64)
+    group1, group2 = _group_masks(groups, barcodes.shape[1])
+    spreads = np.full((2, len(barcodes)), np.nan)
+    for i, energy in enumerate(energies):
+        others = np.flatnonzero(np.abs(energies - energy) <= tolerance)
+        others = others[others != i]
+        if len(others):
+            delta = barcodes[others].mean(axis=0) - barcodes[i]
+            spreads[:, i] = [delta[mask].std() if mask.any() else np.nan for mask in (group1, group2)]
+    return spreads[0], spreads[1]
+
+
 def pair_table(mech, thermal, barcode_columns, groups, tolerance, energy_column="energy_eV_per_atom",
                condition_column="shear_T_K"):
     """One row per mechanical sample: its thermal reference and the barcode contrast.
 
     ``mech``: ``sample_id``, ``condition_column``, ``energy_column``, ``von_mises_strain_std``
-    and the ``barcode_columns``; ``thermal``: ``sample_id``, ``energy_column`` and the same
-    barcode columns.  Rows flagged ``zero_barcode`` (a sample with no atom at any top ULE)
-    take no part in matching: such mechanical samples stay unmatched, such thermal samples
-    are never references.  Unmatched rows keep NaN contrasts.
+    and the ``barcode_columns`` (optional ``trajectory_id``, the shear run, and ``n_top``, its
+    atoms at top ULEs, are carried over); ``thermal``: ``sample_id``, ``energy_column`` and the
+    same barcode columns.  The reference is the mean barcode of the thermal samples within
+    ``tolerance`` (``n_reference`` of them; ``thermal_sample_id`` names the nearest).  Rows
+    flagged ``zero_barcode`` (a sample with no atom at any top ULE) take no part: such
+    mechanical samples stay unmatched, such thermal samples are never references.  Unmatched
+    rows keep NaN contrasts.
     """
     barcode_columns = list(barcode_columns)
     usable_thermal = thermal[~_zero_flags(thermal)].reset_index(drop=True)
@@ -227,10 +256,11 @@ def pair_table(mech, thermal, barcode_columns, groups, tolerance, energy_column=
     indices[zero_mech] = -1
     matched = indices >= 0
     mech_energy = mech[energy_column].to_numpy(dtype=np.float64)
+    thermal_energy = usable_thermal[energy_column].to_numpy(dtype=np.float64)
     reference_ids = np.full(len(mech), None, dtype=object)
     reference_ids[matched] = usable_thermal["sample_id"].to_numpy()[indices[matched]]
     delta_energy = np.full(len(mech), np.nan)
-    delta_energy[matched] = mech_energy[matched] - usable_thermal[energy_column].to_numpy()[indices[matched]]
+    delta_energy[matched] = mech_energy[matched] - thermal_energy[indices[matched]]
     pairs = pd.DataFrame({
         "sample_id": mech["sample_id"].to_numpy(),
         condition_column: mech[condition_column].to_numpy(),
@@ -241,14 +271,29 @@ def pair_table(mech, thermal, barcode_columns, groups, tolerance, energy_column=
         "thermal_sample_id": reference_ids,
         "delta_energy_eV_per_atom": delta_energy,
         "nearest_distance_eV_per_atom": distances,
+        "n_reference": np.zeros(len(mech), dtype=np.int64),
     })
-    contrast_columns = ["std_delta_group1", "std_delta_group2", "ratio_sum_group1", "ratio_sum_group2"]
+    for optional in ("trajectory_id", "n_top"):
+        if optional in mech:
+            pairs.insert(1, optional, mech[optional].to_numpy())
+    contrast_columns = ["std_delta_group1", "std_delta_group2", "ratio_sum_group1", "ratio_sum_group2",
+                        "thermal_std_delta_group1", "thermal_std_delta_group2",
+                        "excess_std_delta_group1", "excess_std_delta_group2"]
     for column in contrast_columns:
         pairs[column] = np.nan
-    if matched.any():
-        _, contrast = barcode_contrast(usable_thermal.loc[indices[matched], barcode_columns].to_numpy(),
-                                       mech.loc[matched, barcode_columns].to_numpy(), groups)
-        pairs.loc[matched, contrast_columns] = contrast[contrast_columns].to_numpy()
+    thermal_barcodes = usable_thermal[barcode_columns].to_numpy(dtype=np.float64)
+    mech_barcodes = mech[barcode_columns].to_numpy(dtype=np.float64)
+    self_spreads = thermal_self_spreads(thermal_barcodes, thermal_energy, groups, tolerance) if matched.any() else ()
+    for row in np.flatnonzero(matched):
+        in_window = np.abs(thermal_energy - mech_energy[row]) <= tolerance
+        _, contrast = barcode_contrast(thermal_barcodes[in_window].mean(axis=0), mech_barcodes[row], groups)
+        pairs.loc[row, "n_reference"] = int(in_window.sum())
+        for column in contrast_columns[:4]:
+            pairs.loc[row, column] = contrast[column][0]
+        for group, spreads in zip((1, 2), self_spreads):
+            baseline = _finite_mean(spreads[in_window])
+            pairs.loc[row, f"thermal_std_delta_group{group}"] = baseline
+            pairs.loc[row, f"excess_std_delta_group{group}"] = contrast[f"std_delta_group{group}"][0] - baseline
     return pairs
 
 
@@ -268,6 +313,15 @@ def _sem(values):
     return float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else np.nan
 
 
+def _blocked(rows, column):
+    """Mean over pairs and standard error blocked by shear run (``trajectory_id``; each pair
+    its own block when there is none): each run's mean counts once."""
+    if not len(rows):
+        return np.nan, np.nan
+    blocks = rows.groupby("trajectory_id")[column].mean() if "trajectory_id" in rows else rows[column]
+    return _finite_mean(rows[column]), _sem(blocks)
+
+
 def _finite_mean(values):
     values = _finite(values)
     return float(values.mean()) if values.size else np.nan
@@ -276,8 +330,9 @@ def _finite_mean(values):
 def condition_summary(pairs, condition_column="shear_T_K"):
     """One row per condition from :func:`pair_table`: ``n_mech``, ``n_matched``, median and
     max |ΔE| of matched pairs (eV/atom), mean and standard error of std(δs) for each group,
-    mean Σ ratios, and the condition's strain heterogeneity (mean of ``von_mises_strain_std``
-    over all its mechanical samples, matched or not).
+    mean Σ ratios, the mean thermal-against-thermal spreads and the excess spreads, and the
+    condition's strain heterogeneity (mean of ``von_mises_strain_std`` over all its mechanical
+    samples, matched or not).  Standard errors are blocked by shear run (``n_runs``).
 
     A pair whose mechanical Σ over a group is 0 (no atom at that group's ULEs) has no finite
     ratio: the mean ratio is over the other pairs, and ``ratio_sum_group{1,2}_n_undefined``
@@ -286,16 +341,19 @@ def condition_summary(pairs, condition_column="shear_T_K"):
     for condition, rows_of in pairs.groupby(condition_column, sort=True):
         matched = rows_of[rows_of["matched"]]
         gaps = matched["delta_energy_eV_per_atom"].abs()
+        spreads = {}
+        for column in ("std_delta_group1", "std_delta_group2", "excess_std_delta_group1", "excess_std_delta_group2"):
+            spreads[f"{column}_mean"], spreads[f"{column}_sem"] = _blocked(matched, column)
+        for column in ("thermal_std_delta_group1", "thermal_std_delta_group2", "n_reference"):
+            spreads[f"{column}_mean"] = _finite_mean(matched[column]) if len(matched) else np.nan
         rows.append({
             condition_column: condition,
             "n_mech": len(rows_of),
             "n_matched": len(matched),
+            "n_runs": int(matched["trajectory_id"].nunique()) if "trajectory_id" in matched else len(matched),
             "median_abs_delta_energy_eV_per_atom": float(gaps.median()) if len(matched) else np.nan,
             "max_abs_delta_energy_eV_per_atom": float(gaps.max()) if len(matched) else np.nan,
-            "std_delta_group1_mean": float(matched["std_delta_group1"].mean()) if len(matched) else np.nan,
-            "std_delta_group1_sem": _sem(matched["std_delta_group1"]),
-            "std_delta_group2_mean": float(matched["std_delta_group2"].mean()) if len(matched) else np.nan,
-            "std_delta_group2_sem": _sem(matched["std_delta_group2"]),
+            **spreads,
             "ratio_sum_group1_mean": _finite_mean(matched["ratio_sum_group1"]),
             "ratio_sum_group1_n_undefined": int((~np.isfinite(matched["ratio_sum_group1"])).sum()),
             "ratio_sum_group2_mean": _finite_mean(matched["ratio_sum_group2"]),
@@ -320,13 +378,16 @@ def heterogeneity_correlation(summary):
     group 2 (the paper: strongly positive) and group 1 (the paper: flat).  Conditions without
     matched pairs are left out; r is NaN with fewer than two conditions or no spread.
 
-    Returns ``{r_group2, r_group1, n_conditions}``.
+    The same for the spreads in excess of the thermal-against-thermal spread
+    (``r_excess_group2``, ``r_excess_group1``).
+
+    Returns ``{r_group2, r_group1, r_excess_group2, r_excess_group1, n_conditions}``.
     """
     strain = summary["strain_heterogeneity"]
     usable = summary["std_delta_group2_mean"].notna() & strain.notna()
-    return {"r_group2": _pearson(summary.loc[usable, "std_delta_group2_mean"], strain[usable]),
-            "r_group1": _pearson(summary.loc[usable, "std_delta_group1_mean"], strain[usable]),
-            "n_conditions": int(usable.sum())}
+    result = {f"r_{kind}group{g}": _pearson(summary.loc[usable, f"{kind}std_delta_group{g}_mean"], strain[usable])
+              for kind in ("", "excess_") for g in (2, 1)}
+    return {**result, "n_conditions": int(usable.sum())}
 
 
 # --------------------------------------------------------------------------------------------

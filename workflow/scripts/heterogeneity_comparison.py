@@ -20,12 +20,15 @@ summary = heterogeneity.condition_summary(pairs)
 summary.insert(1, "condition", [shear.condition_label(t) for t in summary["shear_T_K"]])
 correlation = heterogeneity.heterogeneity_correlation(summary)
 for row in summary.itertuples():
-    log.info("%s: %d of %d mechanical samples matched (median |dE| %.2f meV/atom); std(ds) group 1 %.4f, group 2 "
-             "%.4f; strain heterogeneity %.4f", row.condition, row.n_matched, row.n_mech,
-             1000 * row.median_abs_delta_energy_eV_per_atom, row.std_delta_group1_mean, row.std_delta_group2_mean,
-             row.strain_heterogeneity)
-log.info("Pearson r with strain heterogeneity across conditions: group 2 %.3f, group 1 %.3f (%d conditions)",
-         correlation["r_group2"], correlation["r_group1"], correlation["n_conditions"])
+    log.info("%s: %d of %d mechanical samples matched (%d runs, median |dE| %.2f meV/atom, %.1f thermal references "
+             "each); std(ds) group 1 %.4f, group 2 %.4f; in excess of thermal: group 1 %.4f +- %.4f, group 2 "
+             "%.4f +- %.4f; strain heterogeneity %.4f", row.condition, row.n_matched, row.n_mech, row.n_runs,
+             1000 * row.median_abs_delta_energy_eV_per_atom, row.n_reference_mean, row.std_delta_group1_mean,
+             row.std_delta_group2_mean, row.excess_std_delta_group1_mean, row.excess_std_delta_group1_sem,
+             row.excess_std_delta_group2_mean, row.excess_std_delta_group2_sem, row.strain_heterogeneity)
+log.info("Pearson r with strain heterogeneity across conditions: group 2 %.3f (excess %.3f), group 1 %.3f "
+         "(excess %.3f); %d conditions", correlation["r_group2"], correlation["r_excess_group2"],
+         correlation["r_group1"], correlation["r_excess_group1"], correlation["n_conditions"])
 record = provenance.record(snakemake.config)
 write_parquet(pairs, out.pairs, record)
 write_parquet(summary, out.summary, record)
@@ -42,7 +45,9 @@ shown = []
 for temperature, rows in pairs[pairs["matched"]].groupby("shear_T_K"):
     closest = rows.loc[rows["delta_energy_eV_per_atom"].abs().idxmin()]
     s_mech = mech.loc[mech["sample_id"] == closest["sample_id"], names].to_numpy()[0]
-    s_thermal = thermal.loc[thermal["sample_id"] == closest["thermal_sample_id"], names].to_numpy()[0]
+    # The reference the contrast uses: the mean thermal barcode within the tolerance.
+    window = (thermal["energy_eV_per_atom"] - closest["energy_eV_per_atom"]).abs() <= params.tolerance
+    s_thermal = thermal.loc[window & ~thermal["zero_barcode"], names].to_numpy().mean(axis=0)
     shown.append((shear.condition_label(temperature), s_thermal, s_mech, closest["delta_energy_eV_per_atom"]))
 if not shown:
     log.warning("no mechanical sample has a thermal reference within %.4f eV/atom", params.tolerance)
