@@ -147,3 +147,12 @@ def test_soap_for_structures_writes_one_file_per_structure(tmp_path, glass, soap
         assert provenance["config_sha256"] == "abc" and provenance["soap"] == soap_params
     with pytest.raises(ValueError, match="pair up"):
         descriptors.soap_for_structures(structure_paths, ["is0"], out_paths, soap_params, {})
+
+
+def test_mean_unit_vectors_average_each_sample(tmp_path, glass, soap):
+    paths = _write_samples(tmp_path, soap, [glass, glass[:40]])
+    sample_ids, matrix = descriptors.mean_unit_vectors(paths)
+    assert sample_ids == ["s00", "s01"]
+    for path, row in zip(paths, matrix):
+        expected = descriptors.read_soap_parquet(path).unit_vectors.astype(np.float64).mean(axis=0)
+        np.testing.assert_allclose(row, expected, rtol=0, atol=1e-12)

@@ -166,3 +166,16 @@ def test_sigma1_is_size_free():
     metrics = learning.regression_metrics([0.0, 0.0], [1e-3, -1e-3], 2000, n_atoms=[2000, 2000])
     assert metrics["sigma1_meV"] == pytest.approx(1e-3 * np.sqrt(2000) * 1000)
     assert learning.PAPER_SIGMA1_EV * 1000 == pytest.approx(52.77, abs=0.01)
+
+
+def test_learning_curve_subsets_are_nested_and_seeded():
+    from mgbarcode.learning_curve import nested_history_subsets
+
+    ids = [f"t{i:02d}" for i in range(12)] * 3  # repeated ids, as one per sample
+    subsets = nested_history_subsets(ids, [1.0, 0.25, 0.5], seed=5)
+    assert list(subsets) == [0.25, 0.5, 1.0]
+    assert [len(v) for v in subsets.values()] == [3, 6, 12]
+    assert set(subsets[0.25]) <= set(subsets[0.5]) <= set(subsets[1.0])
+    assert subsets == nested_history_subsets(ids, [0.25, 0.5, 1.0], seed=5)
+    assert subsets != nested_history_subsets(ids, [0.25, 0.5, 1.0], seed=6)
+    assert len(nested_history_subsets(ids[:3], [0.1], seed=0)[0.1]) == 2  # never fewer than 2
