@@ -37,7 +37,8 @@ def test_column_names_sort_in_entry_order():
     names = barcode.barcode_column_names(120)
     assert names[0] == "s_001" and names[-1] == "s_120" and sorted(names) == names
     table = barcode.barcode_table(["a", "b"], np.eye(2), np.array([False, False]), [7, 9])
-    assert list(table.columns) == ["sample_id", "zero_barcode", "s_01", "s_02"]
+    assert list(table.columns) == ["sample_id", "n_top", "zero_barcode", "s_01", "s_02"]
+    assert table["n_top"].tolist() == [7, 9]
 
 
 def test_k_larger_than_the_dictionary_is_refused():
