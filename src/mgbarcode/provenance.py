@@ -23,10 +23,11 @@ def sha256_file(path, chunk_bytes=1 << 20):
     return digest.hexdigest()
 
 
-# Keys that say where and how a run executes, or how its finished results are read (domain:
-# mgbarcode assess), not what it computes: left out of the hash so that the same science in
-# another results folder or on a cluster has the same hash.
-EXECUTION_KEYS = ("results_dir", "jobs", "resources", "domain")
+# Keys that say where and how a run executes, how its finished results are read (domain:
+# mgbarcode assess), or what side diagnostic is drawn from them (learning_curve, whose table
+# holds its own settings), not what the pipeline's chain computes: left out of the hash so that
+# the same science in another results folder or on a cluster has the same hash.
+EXECUTION_KEYS = ("results_dir", "jobs", "resources", "domain", "learning_curve")
 
 
 def config_hash(config):
