@@ -61,13 +61,10 @@ def stage_summary(catalogue):
     density, and for ladder levels τα (mean and range over chains) and snapshot spacing."""
     table = catalogue.copy()
     table["stage"] = table["protocol"]
-    ladder = table["protocol"] == "ladder"
-    table.loc[ladder, "stage"] = "ladder " + table.loc[ladder, "parent_T_K"].map("{:g} K".format)
-    anneal = table["protocol"] == "anneal"
-    table.loc[anneal, "stage"] = "anneal " + table.loc[anneal, "anneal_T_K"].map("{:g} K".format)
-    if "shear_T_K" in table:
-        shear = table["protocol"] == "shear"
-        table.loc[shear, "stage"] = "shear " + table.loc[shear, "shear_T_K"].map("{:g} K".format)
+    for protocol, column in (("ladder", "parent_T_K"), ("anneal", "anneal_T_K"), ("shear", "shear_T_K")):
+        rows = table["protocol"] == protocol
+        if rows.any():
+            table.loc[rows, "stage"] = [f"{protocol} {value:g} K" for value in table.loc[rows, column]]
     rows = []
     for (stage, n_atoms), group in table.groupby(["stage", "n_atoms"], sort=False):
         tau = group.groupby("trajectory_id")["tau_alpha_ps"].first()
