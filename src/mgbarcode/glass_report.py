@@ -18,14 +18,9 @@ import numpy as np
 import pandas as pd
 
 from .basins import distinct
+from .ule_energy import within_ule_spread_eV
 
 THERMAL_SPLITS = ("train", "test", "size")
-
-
-def within_ule_spread_eV(ule_energy_table):
-    """σ_w: rms per-atom energy spread within a ULE, weighted by the atoms at each ULE (eV)."""
-    table = ule_energy_table.dropna(subset=["std_energy_eV"])
-    return float(np.sqrt(np.average(table["std_energy_eV"] ** 2, weights=table["n_atoms"])))
 
 
 def split_summary(catalogue, sigma_w_eV):

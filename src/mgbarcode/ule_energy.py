@@ -59,3 +59,11 @@ def predict_energy_per_atom(nearest_counts, mean_energy_eV):
     """
     counts = np.asarray(nearest_counts, dtype=np.float64)
     return counts @ np.asarray(mean_energy_eV, dtype=np.float64) / counts.sum(axis=1)
+
+
+def within_ule_spread_eV(ule_energy_table):
+    """σ_w: rms per-atom energy spread within a ULE, weighted by the atoms at each ULE (eV),
+    from a :func:`ule_energies` table; it sets the noise floor σ_w/√N of any model of ULE
+    fractions."""
+    table = ule_energy_table.dropna(subset=["std_energy_eV"])
+    return float(np.sqrt(np.average(table["std_energy_eV"] ** 2, weights=table["n_atoms"])))

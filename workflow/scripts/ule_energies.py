@@ -25,5 +25,5 @@ table = ule_energy.ule_energies(ule_index, atom_energies, len(dictionary.frame))
 table.insert(1, "species", dictionary.frame["species"].to_numpy())
 log.info("%d train atoms over %d ULEs: per-atom energy std %.1f meV, within a ULE %.1f meV (rms)",
          len(atom_energies), len(table), 1000 * atom_energies.std(),
-         1000 * np.sqrt(np.average(table["std_energy_eV"].fillna(0) ** 2, weights=table["n_atoms"])))
+         1000 * ule_energy.within_ule_spread_eV(table))
 io.write_parquet(table, snakemake.output[0], provenance.record(snakemake.config))
