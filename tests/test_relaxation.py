@@ -20,7 +20,7 @@ def md_frames(atoms, potential, temperature_K, n_frames, frame_steps, timestep_p
                            f"fix integrate all nvt temp {temperature_K} {temperature_K} 0.1", "run 500"])
         for _ in range(n_frames):
             lmp.command(f"run {frame_steps} pre no post no")
-            positions.append(md._gather(lmp, "x", float, 3))
+            positions.append(md.gather_per_atom(lmp, "x", float, 3))
             cells.append(md.cell_matrix(lmp)[0])
     return relaxation.unwrap(np.array(positions), np.array(cells))
 

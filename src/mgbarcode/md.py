@@ -190,7 +190,7 @@ def define_potential(lmp, potential, type_elements, neighbor_skin_A):
     lmp.commands_list(potential_commands(potential, type_elements, neighbor_skin_A))
 
 
-def _gather(lmp, name, dtype, count):
+def gather_per_atom(lmp, name, dtype, count):
     """Per-atom quantity ordered by atom id as a numpy array of shape (N, count)."""
     raw = lmp.gather(name, 1 if dtype is float else 0, count)
     return np.array(np.ctypeslib.as_array(raw), dtype=np.float64 if dtype is float else np.int64).reshape(-1, count)
@@ -266,16 +266,16 @@ def current_atoms(lmp, type_elements, with_results=True):
     from ase.calculators.singlepoint import SinglePointCalculator
 
     cell, origin = cell_matrix(lmp)
-    types = _gather(lmp, "type", int, 1)[:, 0]
-    positions = _gather(lmp, "x", float, 3) - origin
+    types = gather_per_atom(lmp, "type", int, 1)[:, 0]
+    positions = gather_per_atom(lmp, "x", float, 3) - origin
     atoms = Atoms(symbols=[type_elements[t - 1] for t in types], positions=positions, cell=cell, pbc=True)
     atoms.wrap()
     if with_results:
         energy = float(lmp.get_thermo("pe"))
         if not math.isfinite(energy):
             raise RuntimeError(f"LAMMPS energy is {energy}: the configuration blew up")
-        energies = _gather(lmp, "c_pe_atom", float, 1)[:, 0]
-        forces = _gather(lmp, "f", float, 3)
+        energies = gather_per_atom(lmp, "c_pe_atom", float, 1)[:, 0]
+        forces = gather_per_atom(lmp, "f", float, 3)
         atoms.calc = SinglePointCalculator(atoms, energy=energy,
                                            energies=energies, forces=forces)
     return atoms

@@ -323,7 +323,7 @@ class _FrameRecorder:
         cell, origin = md.cell_matrix(lmp)
         # The barostat scales the box about its centre, so the origin moves: positions are
         # taken relative to it before they are unwrapped in cell coordinates.
-        self.positions.append(md._gather(lmp, "x", float, 3) - origin)
+        self.positions.append(md.gather_per_atom(lmp, "x", float, 3) - origin)
         self.cells.append(cell)
         self.pressures_GPa.append(md.pressure_GPa(lmp))
 
