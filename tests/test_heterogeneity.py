@@ -59,17 +59,6 @@ def test_a_flipped_cell_without_the_strain_is_wrong(crystal):
     assert abs(naive.mean() - simple_shear_von_mises(0.3)) > 0.1
 
 
-def test_continuous_cell_undoes_repeated_flips(crystal):
-    cell = crystal.cell.array
-    for shear_strain in (0.2, 0.7, 1.6, -0.9):
-        continuous = cell.copy()
-        continuous[1, 0] += shear_strain * cell[1, 1]
-        for n in (-2, -1, 0, 1):
-            flipped = continuous.copy()
-            flipped[1] += n * flipped[0]
-            np.testing.assert_allclose(het.continuous_shear_cell(cell, flipped, shear_strain), continuous, atol=1e-12)
-
-
 def test_strain_heterogeneity_statistic_and_condition_summary():
     strains = np.array([0.0, 0.1, 0.2, 0.3])
     statistic = het.heterogeneity_statistic(strains, percentile=50.0)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .atomic_strain import local_strain
+
 
 STRAIN_STATISTIC_COLUMNS = ("von_mises_strain_std", "von_mises_strain_mean", "von_mises_strain_percentile")
 STRAIN_ARRAY = "von_mises_strain"  # per-atom array name on sheared IS (and in their extended XYZ)
@@ -39,81 +41,10 @@ STRAIN_ARRAY = "von_mises_strain"  # per-atom array name on sheared IS (and in t
 # Per-atom strain
 
 
-def continuous_shear_cell(reference_cell, current_cell, xy_strain):
-    """The basis of ``current_cell``'s lattice that continues the reference cell under simple
-    shear ``xy_strain`` (x += γ·y), undoing LAMMPS' box flips.
-
-    Cells are rows (LAMMPS' lower-triangular convention: a = (l_x,0,0), b = (xy,l_y,0)).  A
-    flipped box has b − n·a in place of b: the same lattice, another basis.  The returned cell
-    has the b vector b + n·a whose tilt is nearest xy_ref + γ·l_y, with n a whole number, so
-    the answer is exact as long as the known strain is right to within l_x / (2 l_y).
-    """
-    reference_cell = np.asarray(reference_cell, dtype=float)
-    cell = np.array(current_cell, dtype=float)
-    a, b = cell[0], cell[1]
-    expected_tilt = reference_cell[1, 0] + xy_strain * reference_cell[1, 1]
-    n = np.round((expected_tilt - b[0]) / a[0])
-    cell[1] = b + n * a
-    return cell
-
-
-def _unwrapped_current_positions(reference_atoms, current_atoms, current_cell):
-    """Current positions continued from the reference ones: affine part of the cell change
-    plus the non-affine displacement taken by the minimum image in the reference cell.
-
-    OVITO's minimum image applied to raw displacements fails once the affine displacement
-    γ·y reaches half the box; subtracting the affine part first leaves only the non-affine
-    displacement (≪ box) to be imaged.
-    """
-    reference_cell = reference_atoms.cell.array
-    fractional = np.linalg.solve(current_cell.T, current_atoms.positions.T).T  # r = s · h
-    fractional_reference = np.linalg.solve(reference_cell.T, reference_atoms.positions.T).T
-    nonaffine = fractional - fractional_reference
-    nonaffine -= np.round(nonaffine)
-    return (fractional_reference + nonaffine) @ current_cell
-
-
 def von_mises_strain(reference_atoms, current_atoms, cutoff_A, xy_strain=None):
-    """Per-atom von Mises (shear invariant) strain of ``current_atoms`` against
-    ``reference_atoms`` (ASE ``Atoms``, same atoms in the same order, periodic cells as rows).
-
-    ``cutoff_A`` (Å): neighbours within it in the reference define each atom's local
-    deformation gradient (OVITO's least-squares fit).  ``xy_strain``: the engineering shear
-    strain applied to the box (x += γ·y) when the current cell may be a flipped basis
-    (LAMMPS' Lees–Edwards shear); it selects the continuous cell by
-    :func:`continuous_shear_cell`.  Without it the current cell is taken as the continuous one.
-
-    The strain includes the affine (cell) part: a homogeneous simple shear γ gives
-    η = sqrt(γ²/4 + γ⁴/12) on every atom.  Raises ``ValueError`` if an atom has too few
-    neighbours within the cutoff for a deformation gradient.
-    """
-    from ovito.io.ase import ase_to_ovito
-    from ovito.modifiers import AtomicStrainModifier
-    from ovito.pipeline import ReferenceConfigurationModifier, StaticSource
-
-    if len(reference_atoms) != len(current_atoms) or \
-            reference_atoms.get_chemical_symbols() != current_atoms.get_chemical_symbols():
-        raise ValueError("reference and current configurations must hold the same atoms in the same order")
-    current_cell = current_atoms.cell.array if xy_strain is None else \
-        continuous_shear_cell(reference_atoms.cell.array, current_atoms.cell.array, xy_strain)
-    current = current_atoms.copy()
-    current.calc = None
-    current.set_cell(current_cell, scale_atoms=False)
-    current.positions = _unwrapped_current_positions(reference_atoms, current_atoms, current_cell)
-    reference = reference_atoms.copy()
-    reference.calc = None
-    data = ase_to_ovito(current)
-    # Positions are already continuous displacements from the reference: no imaging, no
-    # affine re-mapping (either mapping would remove the cell's shear from the strain).
-    data.apply(AtomicStrainModifier(
-        cutoff=cutoff_A, reference=StaticSource(data=ase_to_ovito(reference)),
-        affine_mapping=ReferenceConfigurationModifier.AffineMapping.Off,
-        minimum_image_convention=False, select_invalid_particles=True))
-    invalid = int(data.attributes["AtomicStrain.invalid_particle_count"])
-    if invalid:
-        raise ValueError(f"{invalid} atoms have too few neighbours within {cutoff_A} Å for a local "
-                         "deformation gradient; raise heterogeneity.strain_cutoff_A")
-    return np.asarray(data.particles["Shear Strain"], dtype=np.float64).copy()
+    """Per-atom von Mises strain η of ``current_atoms`` against ``reference_atoms``: the
+    ``von_mises`` part of :func:`mgbarcode.atomic_strain.local_strain` (same arguments)."""
+    return local_strain(reference_atoms, current_atoms, cutoff_A, xy_strain).von_mises
 
 
 def heterogeneity_statistic(strains, percentile=95.0):
