@@ -48,7 +48,7 @@ def prepare_liquid(args, config, potential, restart_file, log_file):
         # thermo_style first: it resets the thermo_modify settings that define_potential makes.
         lmp.commands_list([f"timestep {dt}", "thermo_style custom step temp pe etotal press vol", "thermo 1000"])
         md.define_potential(lmp, potential, types, md_config["neighbor_skin_A"])
-        lmp.commands_list(md.minimize_commands(**md_config["minimize"])[:-1] + [
+        lmp.commands_list(md.minimize_commands(**md.fixed_box_params(md_config["minimize"]))[:-1] + [
             f"velocity all create {temperature} {args.seed + 99} dist gaussian mom yes rot yes",
             f"fix integrate all npt temp {temperature} {temperature} {md_config['thermostat_damp_ps']} "
             f"iso {md_config['pressure_bar']} {md_config['pressure_bar']} {md_config['barostat_damp_ps']}",

@@ -95,7 +95,7 @@ def held(glass, potential, settings):
     with md.lammps_session() as lmp:
         md.load_atoms(lmp, glass.atoms, elements)
         md.define_potential(lmp, potential, elements, settings.neighbor_skin_A)
-        md.minimize(lmp, **settings.minimize)
+        md.minimize(lmp, settings.minimize, settings.pressure_bar)
         reference = md.current_atoms(lmp, elements)
         lmp.commands_list([
             f"timestep {settings.timestep_ps}",
@@ -103,7 +103,7 @@ def held(glass, potential, settings):
             f"fix integrate all nvt temp {SHEAR_T_K} {SHEAR_T_K} {settings.thermostat_damp_ps}",
             f"run {settings.steps(hold_ps)}",
         ])
-        md.minimize(lmp, **settings.minimize)
+        md.minimize(lmp, settings.minimize, settings.pressure_bar)
         return reference, md.current_atoms(lmp, elements)
 
 
@@ -113,25 +113,33 @@ def test_sheared_inherent_structures_are_minimised_in_the_tilted_box(sheared, gl
     assert [s.meta["strain"] for s in structures] == pytest.approx(SNAPSHOT_STRAINS)
     # the reference is the source, re-minimised in place: the same IS
     assert reference.atoms.get_potential_energy() == pytest.approx(glass.atoms.get_potential_energy(), abs=1e-4)
-    xy_ref = reference.atoms.cell.array[1, 0]
+    assert settings.minimize["cell"] == "relaxed"
     # Under NPT the glass first takes its volume at the shear temperature; from then on the shear
-    # is at fixed volume: every sheared IS has the same l_x, l_y, l_z.
-    shear_box = np.diag(structures[0].atoms.cell.array)
-    assert settings.ensemble == "npt" and not np.allclose(shear_box, np.diag(reference.atoms.cell.array), rtol=1e-6)
+    # is at fixed volume.  Each IS then scales that box (tilt included) to zero pressure: divided
+    # by its scale factor (V_IS / V_MD)^(1/3), every IS cell is the MD box, with xy = γ·l_y.
+    def md_cell(structure):
+        scale = (structure.meta["md_number_density_per_A3"] * structure.atoms.get_volume() / len(structure.atoms))
+        return structure.atoms.cell.array / scale ** (1 / 3)
+
+    reference_cell = reference.atoms.cell.array  # the source IS: zero pressure, untilted
+    shear_box = np.diag(md_cell(structures[0]))
+    assert settings.ensemble == "npt" and not np.allclose(shear_box, np.diag(reference_cell), rtol=1e-6)
     lx, ly = shear_box[0], shear_box[1]
     for structure in structures:
         atoms, meta = structure.atoms, structure.meta
         assert md.max_force(atoms) < settings.minimize["force_tol_eV_per_A"]
+        assert abs(meta["pressure_GPa"]) <= settings.minimize["pressure_tol_GPa"]
         assert meta["protocol"] == "shear" and meta["shear_T_K"] == SHEAR_T_K
         assert meta["strain_rate_per_ps"] == RATE_PER_PS and meta["source_sample_id"] == "glass_0000"
         assert math.isnan(meta["anneal_T_K"])
-        np.testing.assert_allclose(np.diag(atoms.cell.array), shear_box, rtol=1e-12)
+        cell = md_cell(structure)
+        np.testing.assert_allclose(np.diag(cell), shear_box, rtol=1e-9)
         # LAMMPS keeps |xy| <= lx/2 by flipping; the tilt equals γ·l_y up to whole box lengths.
-        xy = atoms.cell.array[1, 0]
-        assert abs(xy) <= lx / 2 + 1e-9
-        turns = (xy_ref + meta["strain"] * ly - xy) / lx
-        assert turns == pytest.approx(round(turns), abs=1e-9)
-    assert round((xy_ref + SNAPSHOT_STRAINS[-1] * ly - structures[-1].atoms.cell.array[1, 0]) / lx) == 1  # flipped
+        xy = cell[1, 0]
+        assert abs(xy) <= lx / 2 + 1e-6
+        turns = (reference_cell[1, 0] + meta["strain"] * ly - xy) / lx
+        assert turns == pytest.approx(round(turns), abs=1e-6)
+    assert round((SNAPSHOT_STRAINS[-1] * ly - md_cell(structures[-1])[1, 0]) / lx) == 1  # flipped
 
 
 @pytest.mark.slow

@@ -132,7 +132,8 @@ def assess(path, pipeline, minimize=False, type_elements=None):
     if minimize:
         potential = md.Potential.from_config(config["potential"])
         potential.check(required_elements=set(atoms.get_chemical_symbols()))
-        atoms = md.evaluate(atoms, potential, config["md"]["neighbor_skin_A"], config["md"]["minimize"])
+        atoms = md.evaluate(atoms, potential, config["md"]["neighbor_skin_A"], config["md"]["minimize"],
+                            config["md"]["pressure_bar"])
         computed_energy = atoms.get_potential_energy() / len(atoms)
     soap = descriptors.make_soap(**config["soap"])
     unit_vectors, _ = descriptors.soap_vectors(atoms, soap, source=str(path))

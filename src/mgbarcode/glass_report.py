@@ -45,15 +45,20 @@ def split_summary(catalogue, sigma_w_eV):
             "floor σ_w/√N (meV/atom)": floor, "std / floor": std / floor,
             "P_MD (GPa)": group["md_pressure_GPa"].mean(),
             "P_IS (GPa)": f"{group['pressure_GPa'].min():.2f} … {group['pressure_GPa'].max():.2f}",
-            "density (Å⁻³)": f"{group['number_density_per_A3'].min():.4f} … {group['number_density_per_A3'].max():.4f}",
+            "IS density (Å⁻³)": f"{group['number_density_per_A3'].min():.4f} … {group['number_density_per_A3'].max():.4f}",
         })
     return pd.DataFrame(rows)
 
 
+def _mean_or_nan(group, column):
+    """Mean of ``column`` (NaN where a catalogue predates it)."""
+    return group[column].mean() if column in group else math.nan
+
+
 def stage_summary(catalogue):
     """Per protocol stage (ladder level, quench, anneal temperature, shear temperature): IS
-    count, mean IS energy and its spread, mean MD pressure before minimisation, IS pressure,
-    density, and for ladder levels τα (mean and range over chains) and snapshot spacing."""
+    count, mean IS energy and its spread, mean MD pressure and density before minimisation, IS
+    pressure and density, and for ladder levels τα (mean and range over chains) and snapshot spacing."""
     table = catalogue.copy()
     table["stage"] = table["protocol"]
     for protocol, column in (("ladder", "parent_T_K"), ("anneal", "anneal_T_K"), ("shear", "shear_T_K")):
@@ -69,7 +74,8 @@ def stage_summary(catalogue):
             "mean E (eV/atom)": group["energy_eV_per_atom"].mean(),
             "std E (meV/atom)": 1000 * group["energy_eV_per_atom"].std(ddof=1) if len(group) > 1 else math.nan,
             "P_MD (GPa)": group["md_pressure_GPa"].mean(), "P_IS (GPa)": group["pressure_GPa"].mean(),
-            "density (Å⁻³)": group["number_density_per_A3"].mean(),
+            "MD density (Å⁻³)": _mean_or_nan(group, "md_number_density_per_A3"),
+            "IS density (Å⁻³)": group["number_density_per_A3"].mean(),
             "τα (ps)": tau.mean(), "τα range (ps)": f"{tau.min():.2f} … {tau.max():.2f}" if tau.notna().any() else "",
             "spacing (ps)": spacing, "spacing / max τα": spacing / tau.max() if tau.notna().any() else math.nan,
             "repeats": int((group["repeat_of"] != "").sum()),

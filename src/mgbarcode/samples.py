@@ -52,6 +52,17 @@ class MDSettings:
         """Number of MD steps covering ``time_ps`` (at least one)."""
         return max(1, int(round(time_ps / self.timestep_ps)))
 
+    def inherent_structure_commands(self, triclinic=False):
+        """LAMMPS commands from the current configuration to its IS (``md.minimize``; a relaxed
+        cell goes to ``pressure_bar``)."""
+        return md.inherent_structure_commands(self.minimize, self.pressure_bar, triclinic)
+
+    def pressure_warning(self, sample_id, pressure_GPa):
+        """Log a warning when a cell-relaxed IS missed its target pressure."""
+        message = md.unconverged_pressure(pressure_GPa, self.minimize, self.pressure_bar)
+        if message:
+            log.warning("%s: %s", sample_id, message)
+
     def thermostat_fix(self, t_start_K, t_stop_K, fix_id="integrate"):
         """The LAMMPS command of the integrator: Nosé-Hoover NVT or NPT (isotropic)."""
         tdamp = self.thermostat_damp_ps
@@ -149,29 +160,51 @@ def _random_liquid_commands(trajectory, settings, type_elements):
     return commands
 
 
-def save_state_commands(name):
-    """Keep positions and velocities (and the box, for NPT) under ``name`` in LAMMPS itself."""
+_BOX_BOUNDS = ("xlo", "xhi", "ylo", "yhi", "zlo", "zhi")
+_TILTS = ("xy", "xz", "yz")
+
+
+def _box_keys(triclinic):
+    return _BOX_BOUNDS + (_TILTS if triclinic else ())
+
+
+def save_state_commands(name, triclinic=False):
+    """Keep positions and velocities and the box (with its tilt factors if ``triclinic``) under
+    ``name`` in LAMMPS itself: a minimisation may move the atoms and, relaxing the cell, the box."""
     commands = [f"fix {name} all store/state 0 x y z vx vy vz"]
     commands += [f"variable {name}_{q} atom f_{name}[{i}]" for i, q in enumerate(("x", "y", "z", "vx", "vy", "vz"), 1)]
-    commands += [f"variable {name}_{b} equal $({b})" for b in ("xlo", "xhi", "ylo", "yhi", "zlo", "zhi")]
+    commands += [f"variable {name}_{b} equal $({b})" for b in _box_keys(triclinic)]
     return commands
 
 
-def restore_state_commands(name):
+def restore_state_commands(name, triclinic=False):
     """Put back what :func:`save_state_commands` kept (the box first, then the atoms)."""
+    tilts = "".join(f" {t} final ${{{name}_{t}}}" for t in _TILTS) if triclinic else ""
     return [
         f"change_box all x final ${{{name}_xlo}} ${{{name}_xhi}} y final ${{{name}_ylo}} ${{{name}_yhi}} "
-        f"z final ${{{name}_zlo}} ${{{name}_zhi}} units box",
+        f"z final ${{{name}_zlo}} ${{{name}_zhi}}{tilts} units box",
         "set group all " + " ".join(f"{q} v_{name}_{q}" for q in ("x", "y", "z", "vx", "vy", "vz")),
     ]
 
 
-def drop_state_commands(name):
+def drop_state_commands(name, triclinic=False):
     return [f"unfix {name}"] + [f"variable {name}_{q} delete" for q in
-                                ("x", "y", "z", "vx", "vy", "vz", "xlo", "xhi", "ylo", "yhi", "zlo", "zhi")]
+                                ("x", "y", "z", "vx", "vy", "vz") + _box_keys(triclinic)]
 
 
 MD_PRESSURE_VARIABLE = "md_pressure_bar"
+MD_DENSITY_VARIABLE = "md_number_density"
+
+
+def md_state_commands():
+    """Keep the snapshot's pressure and number density, taken before its minimisation."""
+    return [f"variable {MD_PRESSURE_VARIABLE} equal $(press)", f"variable {MD_DENSITY_VARIABLE} equal $(atoms/vol)"]
+
+
+def read_md_state(lmp):
+    """What :func:`md_state_commands` kept: ``md_pressure_GPa`` and ``md_number_density_per_A3``."""
+    return {"md_pressure_GPa": lmp.extract_variable(MD_PRESSURE_VARIABLE) / md.BAR_PER_GPA,
+            "md_number_density_per_A3": lmp.extract_variable(MD_DENSITY_VARIABLE)}
 
 
 def _melt_commands(trajectory, settings, potential):
@@ -186,7 +219,7 @@ def _melt_commands(trajectory, settings, potential):
     setup += md.potential_commands(potential, type_elements, settings.neighbor_skin_A)
     t_melt = trajectory.melt_temperature_K
     # The fixed-box minimisation removes the close contacts of the random start.
-    return setup + md.minimize_commands(**settings.minimize)[:-1] + [
+    return setup + md.minimize_commands(**md.fixed_box_params(settings.minimize))[:-1] + [
         f"velocity all create {t_melt} {_stage_seed(trajectory.seed, 8)} dist gaussian mom yes rot yes",
         settings.thermostat_fix(t_melt, t_melt),
         f"run {settings.steps(trajectory.melt_time_ps)}",
@@ -203,8 +236,7 @@ def thermal_protocol(trajectory, settings, potential):
     Python module (which reads each IS after its segment) or the bare ``lmp`` binary.
     """
     # The MD pressure just before each minimisation, kept for the catalogue.
-    minimize_commands = [f"variable {MD_PRESSURE_VARIABLE} equal $(press)"] + \
-        md.minimize_commands(**settings.minimize)
+    minimize_commands = md_state_commands() + settings.inherent_structure_commands()
     first = _melt_commands(trajectory, settings, potential) + [
         settings.thermostat_fix(trajectory.melt_temperature_K, trajectory.quench_final_temperature_K),
         f"run {settings.steps(trajectory.quench_time_ps())}",
@@ -243,8 +275,8 @@ def run_thermal_trajectory(trajectory, settings, potential, log_file=None, threa
             atoms = md.current_atoms(lmp, type_elements)
             structures.append(InherentStructure(sample_id, atoms, {
                 "protocol": protocol, "anneal_T_K": anneal_t, "anneal_time_ps": anneal_time,
-                "md_pressure_GPa": lmp.extract_variable(MD_PRESSURE_VARIABLE) / md.BAR_PER_GPA,
-                "pressure_GPa": md.pressure_GPa(lmp)}))
+                **read_md_state(lmp), "pressure_GPa": md.pressure_GPa(lmp)}))
+            settings.pressure_warning(sample_id, structures[-1].meta["pressure_GPa"])
             _log_is(structures[-1], started)
     return structures
 
@@ -370,12 +402,14 @@ def run_ladder_trajectory(trajectory, settings, potential, log_file=None, thread
             for _ in range(trajectory.snapshots_per_level):
                 recorder.run(lmp, settings.steps(interval), name, log_file)
                 sample_id, protocol, parent_t, _ = next(plan)
-                md.run_commands(lmp, save_state_commands("snapshot")
-                                + md.minimize_commands(**settings.minimize), name, log_file)
+                md.run_commands(lmp, md_state_commands() + save_state_commands("snapshot")
+                                + settings.inherent_structure_commands(), name, log_file)
                 atoms = md.current_atoms(lmp, type_elements)
                 level.append(InherentStructure(sample_id, atoms, {
                     "protocol": protocol, "parent_T_K": parent_t, "snapshot_spacing_ps": float(interval),
+                    "md_number_density_per_A3": read_md_state(lmp)["md_number_density_per_A3"],
                     "pressure_GPa": md.pressure_GPa(lmp)}))
+                settings.pressure_warning(sample_id, level[-1].meta["pressure_GPa"])
                 md.run_commands(lmp, restore_state_commands("snapshot") + drop_state_commands("snapshot"),
                                 name, log_file)
             md.run_commands(lmp, ["unfix integrate"], name, log_file)
@@ -406,13 +440,13 @@ def run_history(trajectory, settings, potential, log_file=None, threads=1):
 
 # The history of a sample: protocol, cooling rate (quench), anneal temperature and time
 # (anneal), parent temperature with the level's τα and snapshot spacing (ladder); its state:
-# MD pressure before the minimisation, IS pressure and number density; and repeat_of, the
-# first IS of its basin when it repeats one of its trajectory ("" otherwise).
+# MD pressure and number density before the minimisation, IS pressure and number density;
+# and repeat_of, the first IS of its basin when it repeats one of its trajectory ("" otherwise).
 CATALOGUE_COLUMNS = (
     "sample_id", "split", "trajectory_id", "protocol", "cooling_rate_K_per_s", "anneal_T_K",
     "anneal_time_ps", "parent_T_K", "tau_alpha_ps", "snapshot_spacing_ps", "n_atoms", "energy_eV",
     "energy_eV_per_atom", "max_force_eV_per_A", "volume_A3", "number_density_per_A3", "md_pressure_GPa",
-    "pressure_GPa", "composition", "repeat_of", "structure", "seed", "potential_sha256", "lammps_version",
+    "md_number_density_per_A3", "pressure_GPa", "composition", "repeat_of", "structure", "seed", "potential_sha256", "lammps_version",
 )
 
 

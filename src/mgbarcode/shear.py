@@ -25,7 +25,8 @@ from typing import NamedTuple
 from . import md
 from .errors import InputError
 from .heterogeneity import STRAIN_STATISTIC_COLUMNS, annotate_strains
-from .samples import InherentStructure, drop_state_commands, restore_state_commands, save_state_commands
+from .samples import (InherentStructure, drop_state_commands, md_state_commands, read_md_state,
+                      restore_state_commands, save_state_commands)
 
 log = logging.getLogger(__name__)
 
@@ -168,14 +169,15 @@ def shear_protocol(trajectory, settings, potential):
     the shear itself, Lees–Edwards, is at fixed volume.
     """
     type_elements = list(potential.elements)
-    minimize_commands = md.minimize_commands(**settings.minimize)
+    # The box is triclinic from the start, so every IS (the reference too) relaxes its cell the same way.
+    minimize_commands = settings.inherent_structure_commands(triclinic=True)
     temperature, damp = trajectory.temperature_K, settings.thermostat_damp_ps
     # thermo_style first: issued later it would reset potential_commands' thermo_modify.
     yield ["thermo_style custom step temp pe press pxy xy", f"thermo {settings.steps(1.0)}",
            f"timestep {settings.timestep_ps}"] + \
-        md.potential_commands(potential, type_elements, settings.neighbor_skin_A) + minimize_commands
+        md.potential_commands(potential, type_elements, settings.neighbor_skin_A) + \
+        ["change_box all triclinic"] + minimize_commands
     start_shear = [
-        "change_box all triclinic",
         # The seed is used as is (LAMMPS wants 0 < seed < 2^31; the schema keeps seeds ~1e8).
         # rot no: angular momentum is not a conserved quantity of a periodic box.
         f"velocity all create {temperature} {trajectory.seed} dist gaussian mom yes rot no",
@@ -195,8 +197,10 @@ def shear_protocol(trajectory, settings, potential):
         f"velocity all ramp vx 0.0 $({trajectory.strain_rate_per_ps}*ly) y $(ylo) $(yhi) sum yes units box",
     ]
     for index, (_, _, steps) in enumerate(trajectory.sample_plan(settings.timestep_ps)):
-        segment = start_shear if index == 0 else restore_state_commands("sheared") + drop_state_commands("sheared")
-        yield segment + [f"run {steps}"] + save_state_commands("sheared") + minimize_commands
+        segment = start_shear if index == 0 else \
+            restore_state_commands("sheared", triclinic=True) + drop_state_commands("sheared", triclinic=True)
+        yield segment + [f"run {steps}"] + md_state_commands() + save_state_commands("sheared", triclinic=True) \
+            + minimize_commands
 
 
 class ShearResult(NamedTuple):
@@ -239,7 +243,8 @@ def run_shear_trajectory(source_atoms, trajectory, settings, potential, strain_c
                 "protocol": PROTOCOL, "anneal_T_K": math.nan, "anneal_time_ps": math.nan,
                 "shear_T_K": trajectory.temperature_K, "strain_rate_per_ps": trajectory.strain_rate_per_ps,
                 "strain": strain, "source_sample_id": trajectory.source_sample_id,
-                "pressure_GPa": md.pressure_GPa(lmp)}))
+                **read_md_state(lmp), "pressure_GPa": md.pressure_GPa(lmp)}))
+            settings.pressure_warning(sample_id, structures[-1].meta["pressure_GPa"])
             log.info("%s: strain %.4f, E_IS = %.5f eV/atom (%.1f s elapsed)", sample_id, strain,
                      atoms.get_potential_energy() / len(atoms), time.perf_counter() - started)
     if strain_cutoff_A is not None:
