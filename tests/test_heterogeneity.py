@@ -64,14 +64,17 @@ def test_strain_heterogeneity_statistic_and_condition_summary():
     statistic = het.heterogeneity_statistic(strains, percentile=50.0)
     assert statistic == pytest.approx({"von_mises_strain_std": np.std(strains), "von_mises_strain_mean": 0.15,
                                        "von_mises_strain_percentile": 0.15})
-    table = pd.DataFrame({"shear_T_K": [300.0, 300.0, 700.0], "von_mises_strain_std": [0.1, 0.3, 0.05],
-                          "von_mises_strain_mean": [0.2, 0.2, 0.1], "von_mises_strain_percentile": [0.4, 0.4, 0.2]})
+    primary = het.PRIMARY_STRAIN_STATISTIC
+    table = pd.DataFrame({"shear_T_K": [300.0, 300.0, 300.0, 700.0], "von_mises_strain_std": [0.1, 0.1, 0.3, 0.05],
+                          "von_mises_strain_mean": [0.2, 0.2, 0.2, 0.1],
+                          "von_mises_strain_percentile": [0.4, 0.4, 0.4, 0.2],
+                          primary: [np.nan, 0.1, 0.3, 0.05]})  # NaN: the first IS of a window
     summary = het.summarise_conditions(table)
     assert summary["shear_T_K"].tolist() == [300.0, 700.0]
-    assert summary["n_samples"].tolist() == [2, 1]
-    assert summary["von_mises_strain_std"].tolist() == pytest.approx([0.2, 0.05])
-    assert summary["von_mises_strain_std_sem"].iloc[0] == pytest.approx(np.std([0.1, 0.3], ddof=1) / np.sqrt(2))
-    assert np.isnan(summary["von_mises_strain_std_sem"].iloc[1])
+    assert summary["n_samples"].tolist() == [3, 1]
+    assert summary[primary].tolist() == pytest.approx([0.2, 0.05])
+    assert summary[f"{primary}_sem"].iloc[0] == pytest.approx(np.std([0.1, 0.3], ddof=1) / np.sqrt(2))
+    assert np.isnan(summary[f"{primary}_sem"].iloc[1])
 
 
 def test_matching_never_exceeds_the_tolerance_and_takes_the_nearest():
@@ -120,6 +123,7 @@ def test_condition_mean_ratio_leaves_out_pairs_with_an_empty_mechanical_group():
                             "s_1": [0.4, 0.5], "s_2": [0.2, 0.1], "s_3": [0.3, 0.2], "s_4": [0.1, 0.2]})
     mech = pd.DataFrame({"sample_id": ["m0", "m1"], "shear_T_K": [300.0, 300.0],
                          "energy_eV_per_atom": [-4.65, -4.64], "von_mises_strain_std": [0.1, 0.1],
+                         het.PRIMARY_STRAIN_STATISTIC: [0.05, 0.05],
                          "s_1": [0.5, 0.6], "s_2": [0.1, 0.4], "s_3": [0.2, 0.0], "s_4": [0.2, 0.0]})
     pairs = het.pair_table(mech, thermal, ["s_1", "s_2", "s_3", "s_4"], groups, 0.001)
     assert np.isinf(pairs.loc[1, "ratio_sum_group2"])  # m1 has nothing in group 2
@@ -152,7 +156,8 @@ def synthetic_samples(seed=2):
     for temperature, noise, strain_std in ((300.0, 0.3, 0.12), (500.0, 0.15, 0.08), (700.0, 0.05, 0.05)):
         energy = rng.uniform(-4.67, -4.63, 8)
         frame = pd.DataFrame(barcode(energy, noise, 8), columns=columns)
-        frame.insert(0, "von_mises_strain_std", strain_std + rng.normal(0, 0.002, 8))
+        frame.insert(0, "von_mises_strain_std", 2 * strain_std + rng.normal(0, 0.002, 8))
+        frame.insert(0, het.PRIMARY_STRAIN_STATISTIC, strain_std + rng.normal(0, 0.002, 8))
         frame.insert(0, "energy_eV_per_atom", energy)
         frame.insert(0, "shear_T_K", temperature)
         frame.insert(0, "sample_id", [f"m{temperature:g}_{i}" for i in range(8)])

@@ -79,10 +79,10 @@ def shear_trajectory(seed=5):
 
 
 @pytest.fixture(scope="module")
-def sheared(glass, potential, settings, tmp_path_factory):
+def sheared(glass, potential, settings, default_config, tmp_path_factory):
     log_file = tmp_path_factory.mktemp("shear") / "shear.lammps.log"
     return shear.run_shear_trajectory(glass.atoms, shear_trajectory(), settings, potential,
-                                      strain_cutoff_A=STRAIN_CUTOFF_A, strain_percentile=95.0, log_file=log_file)
+                                      heterogeneity=default_config["heterogeneity"], log_file=log_file)
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +156,20 @@ def test_shear_makes_strain_heterogeneous(sheared, held):
     assert first.meta["von_mises_strain_mean"] > 2 * held_strain["von_mises_strain_mean"]
     # and the strain accumulates with the applied strain
     assert structures[-1].meta["von_mises_strain_mean"] > structures[0].meta["von_mises_strain_mean"]
+    # the neighbour cutoff is the first minimum of the glass's g(r): beyond the first shell's peak
+    # (Cu-Cu 2.5, Zr-Zr 3.2 A), before the second shell (~4.5 A)
+    cutoff = first.meta["strain_cutoff_A"]
+    assert 3.3 < cutoff < 4.3 and all(s.meta["strain_cutoff_A"] == cutoff for s in structures)
+    # per interval: none for the window's first IS; then at least the interval's affine strain
+    # (η = Δγ/2 for small Δγ), carried unevenly (participation ratio below 1)
+    assert np.isnan(first.meta[heterogeneity.PRIMARY_STRAIN_STATISTIC])
+    interval = SNAPSHOT_STRAINS[1] - SNAPSHOT_STRAINS[0]
+    for structure in structures[1:]:
+        meta = structure.meta
+        assert meta["interval_von_mises_mean"] > 0.9 * interval / 2
+        assert 0 < meta["interval_participation_ratio"] < 1
+        assert 0 <= meta["interval_hot_fraction"] <= 1 and meta["interval_slab_localisation"] >= 1
+        assert structure.atoms.get_array(heterogeneity.INTERVAL_STRAIN_ARRAY).shape == (len(structure.atoms),)
 
 
 @pytest.mark.slow

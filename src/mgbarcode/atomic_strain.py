@@ -127,7 +127,7 @@ def local_strain(reference_atoms, current_atoms, cutoff_A, xy_strain=None):
     invalid = int(data.attributes["AtomicStrain.invalid_particle_count"])
     if invalid:
         raise ValueError(f"{invalid} atoms have too few neighbours within {cutoff_A} Å for a local "
-                         "deformation gradient; raise heterogeneity.strain_cutoff_A")
+                         "deformation gradient; check the cutoff (heterogeneity.pair_distribution: the first minimum of g(r))")
     return LocalStrain(np.asarray(data.particles["Shear Strain"], dtype=np.float64).copy(),
                        np.asarray(data.particles["Nonaffine Squared Displacement"], dtype=np.float64).copy())
 
@@ -212,9 +212,9 @@ def first_minimum_of_rdf(structures, r_max_A, n_bins, smoothing_bins):
     global maximum, as in dense liquids, glasses and close-packed crystals).
 
     g(r) = Σ pairs in the shell / Σ_structures (N ρ 4πr² dr), pairs counted both ways.  The
-    minimum is located in the ``smoothing_bins``-wide moving average of g: the first bin after
-    the peak where it rises again, or the centre of a flat run of equal values ending there
-    (the empty gap between crystal shells).  ``r_max_A`` must be below half the smallest
+    minimum is located in the ``smoothing_bins``-wide moving average of g: its lowest value
+    between the peak and ``r_max_A`` (so ``r_max_A`` must lie before the second shell's
+    minimum), or the centre of a flat run of that value (the empty gap between crystal shells).  ``r_max_A`` must be below half the smallest
     perpendicular cell width, beyond which an atom would count its own periodic images.
     """
     from ase.neighborlist import neighbor_list
@@ -240,11 +240,13 @@ def first_minimum_of_rdf(structures, r_max_A, n_bins, smoothing_bins):
     padded = np.pad(g, (smoothing_bins // 2, smoothing_bins - 1 - smoothing_bins // 2), mode="edge")
     smoothed = np.convolve(padded, kernel, mode="valid")
     peak = int(np.argmax(smoothed))
-    rising = np.flatnonzero(np.diff(smoothed[peak:]) > 0)
-    if rising.size == 0:
+    after = smoothed[peak:]
+    if not np.any(np.diff(after) > 0):
         raise ValueError(f"g(r) does not rise again after its first peak below r_max_A = {r_max_A} Å; raise r_max_A")
-    end = peak + int(rising[0])
-    start = end
-    while smoothed[start - 1] == smoothed[end]:
-        start -= 1
+    # The deepest point between the first peak and r_max: the sub-peaks of an alloy's first
+    # shell (Cu-Cu, Cu-Zr, Zr-Zr) leave shallow local minima inside it.
+    low = np.flatnonzero(after == after.min())
+    start = end = peak + int(low[0])
+    while end + 1 < len(smoothed) and smoothed[end + 1] == smoothed[start]:
+        end += 1
     return RadialDistribution(float((r[start] + r[end]) / 2), r, g, smoothed)

@@ -236,7 +236,7 @@ def heterogeneity_trends(summary, labels, output):
                        fmt="o-", capsize=3, color=GROUP_COLOURS[group], label=f"group {group}")
     for x, y, label in zip(strain, summary["std_delta_group2_mean"], labels):
         right.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize="x-small")
-    right.set_xlabel("strain heterogeneity: std of atomic von Mises strain")
+    right.set_xlabel("strain heterogeneity: std of per-interval atomic von Mises strain")
     right.set_ylabel("std(δs_i) within group")
     right.legend(fontsize="small")
     return save_figure(fig, output)

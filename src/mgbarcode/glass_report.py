@@ -5,7 +5,8 @@ repeated inherent structures, and the time each stage took.
 A data set is judged by the spread its histories give the IS energies against the noise
 floor of any model of ULE fractions, σ_w/√N, with σ_w the rms spread of per-atom energies
 within a ULE (``ules/energies.parquet``) and N the atoms per sample: a model of fractions
-cannot resolve energy differences below it.  :func:`markdown` writes the page
+cannot resolve energy differences below it, so its R² on a split is at most 1 − (floor/std)²
+if the within-ULE deviations of a sample's atoms are independent.  :func:`markdown` writes the page
 (part of ``mgbarcode report``); nothing in it is typed by hand.  Units: eV, meV/atom, GPa,
 Å⁻³, ps, K, s.
 """
@@ -43,6 +44,7 @@ def split_summary(catalogue, sigma_w_eV):
             "E min (eV/atom)": energies.min(), "E max (eV/atom)": energies.max(),
             "span (meV/atom)": 1000 * (energies.max() - energies.min()), "std (meV/atom)": std,
             "floor σ_w/√N (meV/atom)": floor, "std / floor": std / floor,
+            "R² ceiling": 1.0 - (floor / std) ** 2,
             "P_MD (GPa)": group["md_pressure_GPa"].mean(),
             "P_IS (GPa)": f"{group['pressure_GPa'].min():.2f} … {group['pressure_GPa'].max():.2f}",
             "IS density (Å⁻³)": f"{group['number_density_per_A3'].min():.4f} … {group['number_density_per_A3'].max():.4f}",

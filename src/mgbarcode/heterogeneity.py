@@ -30,11 +30,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .atomic_strain import local_strain
+from .atomic_strain import (first_minimum_of_rdf, hot_atom_clusters, incremental_strain, local_strain,
+                            participation_ratio, slab_profile)
 
 
-STRAIN_STATISTIC_COLUMNS = ("von_mises_strain_std", "von_mises_strain_mean", "von_mises_strain_percentile")
+# Cumulative (against the pre-shear IS) and per-interval (against the previous sheared IS)
+# strain statistics of a sheared IS; PRIMARY_STRAIN_STATISTIC is the heterogeneity compared
+# across conditions.
+CUMULATIVE_STRAIN_COLUMNS = ("von_mises_strain_std", "von_mises_strain_mean", "von_mises_strain_percentile")
+INTERVAL_STRAIN_COLUMNS = ("interval_von_mises_std", "interval_von_mises_mean", "interval_d2min_mean_A2",
+                           "interval_participation_ratio", "interval_hot_fraction", "interval_largest_hot_cluster",
+                           "interval_slab_localisation")
+STRAIN_STATISTIC_COLUMNS = CUMULATIVE_STRAIN_COLUMNS + INTERVAL_STRAIN_COLUMNS + ("strain_cutoff_A",)
+PRIMARY_STRAIN_STATISTIC = "interval_von_mises_std"
 STRAIN_ARRAY = "von_mises_strain"  # per-atom array name on sheared IS (and in their extended XYZ)
+INTERVAL_STRAIN_ARRAY = "interval_von_mises_strain"
 
 
 # --------------------------------------------------------------------------------------------
@@ -56,32 +66,65 @@ def heterogeneity_statistic(strains, percentile=95.0):
     strains = np.asarray(strains, dtype=np.float64)
     if strains.size == 0:
         raise ValueError("no strains given")
-    return dict(zip(STRAIN_STATISTIC_COLUMNS, (float(strains.std()), float(strains.mean()),
+    return dict(zip(CUMULATIVE_STRAIN_COLUMNS, (float(strains.std()), float(strains.mean()),
                                                float(np.percentile(strains, percentile)))))
 
 
-def annotate_strains(reference_atoms, structures, cutoff_A, percentile=95.0):
-    """Give each sheared IS (``InherentStructure`` with ``meta['strain']``) its per-atom von
-    Mises strain against ``reference_atoms`` (atoms array ``von_mises_strain``) and the
-    :func:`heterogeneity_statistic` entries in its ``meta``.  Returns ``structures``."""
+def interval_statistics(previous_atoms, current_atoms, strain_increment, cutoff_A, hot_threshold, n_slabs):
+    """Strain of one snapshot interval (``current_atoms`` against ``previous_atoms``, the IS one
+    ``strain_increment`` of box shear earlier) and how localised it is: the std and mean of η,
+    the mean D²min (Å²), the participation ratio of η, the fraction of atoms with η above
+    ``hot_threshold`` and the size of their largest connected cluster (neighbours within
+    ``cutoff_A``), and the slab localisation of η along the gradient direction
+    (:mod:`mgbarcode.atomic_strain`).  Returns a dict keyed by :data:`INTERVAL_STRAIN_COLUMNS`
+    and the per-atom η."""
+    interval = incremental_strain(previous_atoms, current_atoms, cutoff_A, strain_increment)
+    eta = interval.von_mises
+    hot = hot_atom_clusters(current_atoms, eta, hot_threshold, cutoff_A)
+    values = (float(eta.std()), float(eta.mean()), float(interval.d2min_A2.mean()), participation_ratio(eta),
+              hot.fraction, int(hot.sizes[0]) if len(hot.sizes) else 0, slab_profile(current_atoms, eta, n_slabs).localisation)
+    return dict(zip(INTERVAL_STRAIN_COLUMNS, values)), eta
+
+
+def annotate_strains(reference_atoms, structures, pair_distribution, percentile, hot_threshold, n_slabs):
+    """Give each sheared IS (``InherentStructure`` with ``meta['strain']``, in strain order) its
+    strains.  The neighbour cutoff is the first minimum of the reference IS's g(r)
+    (:func:`mgbarcode.atomic_strain.first_minimum_of_rdf` with ``pair_distribution``: the
+    ``heterogeneity.pair_distribution`` config).  Cumulative: η against ``reference_atoms`` (the
+    pre-shear IS; array ``von_mises_strain``, :func:`heterogeneity_statistic`).  Per interval:
+    :func:`interval_statistics` against the previous sheared IS (array
+    ``interval_von_mises_strain``); the first IS of the window has no previous one (NaN).
+    Returns the cutoff (Å)."""
+    cutoff_A = first_minimum_of_rdf([reference_atoms], **pair_distribution).first_minimum_A
+    previous = None
     for structure in structures:
         strains = von_mises_strain(reference_atoms, structure.atoms, cutoff_A, xy_strain=structure.meta["strain"])
         structure.atoms.set_array(STRAIN_ARRAY, strains)
-        structure.meta.update(heterogeneity_statistic(strains, percentile))
-    return structures
+        structure.meta.update(heterogeneity_statistic(strains, percentile), strain_cutoff_A=cutoff_A)
+        if previous is None:
+            structure.meta.update(dict.fromkeys(INTERVAL_STRAIN_COLUMNS, np.nan))
+        else:
+            statistics, eta = interval_statistics(previous.atoms, structure.atoms,
+                                                  structure.meta["strain"] - previous.meta["strain"],
+                                                  cutoff_A, hot_threshold, n_slabs)
+            structure.atoms.set_array(INTERVAL_STRAIN_ARRAY, eta)
+            structure.meta.update(statistics)
+        previous = structure
+    return cutoff_A
 
 
 def summarise_conditions(table, condition_column="shear_T_K"):
     """Strain heterogeneity per condition from a table with one row per mechanical sample
     (columns ``condition_column`` and :data:`STRAIN_STATISTIC_COLUMNS`).
 
-    Returns one row per condition: ``n_samples``, the mean of each statistic, and the standard
-    error of the mean heterogeneity (``von_mises_strain_std_sem``; NaN for one sample).
+    Returns one row per condition: ``n_samples``, the mean of each statistic present (NaN
+    entries, the first IS of a window, left out), and the standard error of the mean primary
+    statistic (``<PRIMARY_STRAIN_STATISTIC>_sem``; NaN for one sample).
     """
     grouped = table.groupby(condition_column, sort=True)
-    summary = grouped[list(STRAIN_STATISTIC_COLUMNS)].mean()
+    summary = grouped[[c for c in STRAIN_STATISTIC_COLUMNS if c in table]].mean()
     summary.insert(0, "n_samples", grouped.size())
-    summary["von_mises_strain_std_sem"] = grouped["von_mises_strain_std"].sem(ddof=1)
+    summary[f"{PRIMARY_STRAIN_STATISTIC}_sem"] = grouped[PRIMARY_STRAIN_STATISTIC].sem(ddof=1)
     return summary.reset_index()
 
 
@@ -171,8 +214,8 @@ def pair_table(mech, thermal, barcode_columns, groups, tolerance, energy_column=
                condition_column="shear_T_K"):
     """One row per mechanical sample: its thermal reference and the barcode contrast.
 
-    ``mech``: ``sample_id``, ``condition_column``, ``energy_column``, ``von_mises_strain_std``
-    and the ``barcode_columns`` (optional ``trajectory_id``, the shear run, and ``n_top``, its
+    ``mech``: ``sample_id``, ``condition_column``, ``energy_column``, its strain statistics
+    (those of :data:`STRAIN_STATISTIC_COLUMNS` present are carried over) and the ``barcode_columns`` (optional ``trajectory_id``, the shear run, and ``n_top``, its
     atoms at top ULEs, are carried over); ``thermal``: ``sample_id``, ``energy_column`` and the
     same barcode columns.  The reference is the mean barcode of the thermal samples within
     ``tolerance`` (``n_reference`` of them; ``thermal_sample_id`` names the nearest).  Rows
@@ -196,7 +239,7 @@ def pair_table(mech, thermal, barcode_columns, groups, tolerance, energy_column=
         "sample_id": mech["sample_id"].to_numpy(),
         condition_column: mech[condition_column].to_numpy(),
         "energy_eV_per_atom": mech_energy,
-        "von_mises_strain_std": mech["von_mises_strain_std"].to_numpy(),
+        **{column: mech[column].to_numpy() for column in STRAIN_STATISTIC_COLUMNS if column in mech},
         "zero_barcode": zero_mech,
         "matched": matched,
         "thermal_sample_id": reference_ids,
@@ -262,8 +305,9 @@ def condition_summary(pairs, condition_column="shear_T_K"):
     """One row per condition from :func:`pair_table`: ``n_mech``, ``n_matched``, median and
     max |ΔE| of matched pairs (eV/atom), mean and standard error of std(δs) for each group,
     mean Σ ratios, the mean thermal-against-thermal spreads and the excess spreads, and the
-    condition's strain heterogeneity (mean of ``von_mises_strain_std`` over all its mechanical
-    samples, matched or not).  Standard errors are blocked by shear run (``n_runs``).
+    condition's strain heterogeneity: the mean of :data:`PRIMARY_STRAIN_STATISTIC` over all its
+    mechanical samples, matched or not (with its standard error), beside the cumulative
+    ``von_mises_strain_std``.  Standard errors are blocked by shear run (``n_runs``).
 
     A pair whose mechanical Σ over a group is 0 (no atom at that group's ULEs) has no finite
     ratio: the mean ratio is over the other pairs, and ``ratio_sum_group{1,2}_n_undefined``
@@ -289,8 +333,9 @@ def condition_summary(pairs, condition_column="shear_T_K"):
             "ratio_sum_group1_n_undefined": int((~np.isfinite(matched["ratio_sum_group1"])).sum()),
             "ratio_sum_group2_mean": _finite_mean(matched["ratio_sum_group2"]),
             "ratio_sum_group2_n_undefined": int((~np.isfinite(matched["ratio_sum_group2"])).sum()),
-            "strain_heterogeneity": float(rows_of["von_mises_strain_std"].mean()),
+            "cumulative_strain_std": _finite_mean(rows_of["von_mises_strain_std"]),
         })
+        rows[-1]["strain_heterogeneity"], rows[-1]["strain_heterogeneity_sem"] = _blocked(rows_of, PRIMARY_STRAIN_STATISTIC)
     return pd.DataFrame(rows)
 
 

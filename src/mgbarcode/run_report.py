@@ -7,9 +7,11 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import glass_report
+from .ule_energy import within_ule_spread_eV
 
 MODEL_ORDER = ("xgboost_barcode", "xgboost_fractions", "ridge_fractions", "ridge_mean_soap", "train_mean",
                "ule_energy_per_atom_fit")
@@ -29,6 +31,25 @@ def model_table(metrics):
                      "test σ₁ (meV)": scores["test"]["sigma1_meV"],
                      "size RMSE": scores["size"]["rmse_meV_per_atom"], "size R²": scores["size"]["r2"],
                      "size σ₁ (meV)": scores["size"]["sigma1_meV"]})
+    return pd.DataFrame(rows)
+
+
+def sub_ule_shift_table(predictions, n_atoms_by_split, sigma_w_eV):
+    """What the ULE quantisation leaves out, per split.  The ``ule_energy_per_atom_fit``
+    prediction of a sample is the mean over its atoms of their ULEs' mean energies, so its
+    residual is the sample's mean *within-ULE* deviation (e_i − ē_ULE(i)).  Were those
+    deviations independent noise, the residual's std would be the floor σ_w/√N and it would not
+    follow the energy; a larger std and a correlation with the energy mean a shift shared by
+    all atoms of a sample, which the ULE means do not carry.  Columns in meV/atom."""
+    rows = []
+    fit = predictions[predictions["model"] == "ule_energy_per_atom_fit"]
+    for split, group in fit.groupby("split", sort=False):
+        shift = 1000 * (group["energy_eV_per_atom"] - group["predicted_eV_per_atom"])
+        energy = 1000 * group["energy_eV_per_atom"]
+        rows.append({"split": split, "samples": len(group), "energy std": energy.std(ddof=1),
+                     "sub-ULE shift std": shift.std(ddof=1),
+                     "floor σ_w/√N": 1000 * sigma_w_eV / math.sqrt(n_atoms_by_split[split]),
+                     "r(shift, energy)": float(np.corrcoef(shift, energy)[0, 1])})
     return pd.DataFrame(rows)
 
 
@@ -55,6 +76,16 @@ def markdown(results_dir, title, nve_drift_json=None, run_note=None):
               f"refitted under seeds {stability['seeds']}: mean overlap {stability['mean_overlap']:.2f} "
               f"(pairwise {', '.join(f'{o:.2f}' for o in stability['pairwise_overlap'])}). Zero barcodes: "
               f"{summary['n_zero_barcodes'] or 'none'}.", ""]
+    predictions = pd.read_parquet(results_dir / "model" / "predictions.parquet")
+    catalogue = pd.read_parquet(results_dir / "samples.parquet", columns=["split", "n_atoms"])
+    sigma_w = within_ule_spread_eV(pd.read_parquet(results_dir / "ules" / "energies.parquet"))
+    parts += ["## What the ULE quantisation leaves out", "",
+              "The residual of `ule_energy_per_atom_fit` is each sample's mean within-ULE deviation of its "
+              "atoms' energies. Independent per-atom noise would give a std at the floor σ_w/√N and no "
+              "correlation with the energy; a shift above the floor that follows the energy is shared by the "
+              "atoms of a sample and is not carried by which ULE each environment falls into (meV/atom).", "",
+              glass_report.table(sub_ule_shift_table(predictions, catalogue.groupby("split")["n_atoms"].first(),
+                                                     sigma_w)), ""]
     curve_path = results_dir / "model" / "learning_curve.parquet"
     if curve_path.exists():
         curve = pd.read_parquet(curve_path)

@@ -210,8 +210,8 @@ class ShearResult(NamedTuple):
     structures: list
 
 
-def run_shear_trajectory(source_atoms, trajectory, settings, potential, strain_cutoff_A=None,
-                         strain_percentile=95.0, log_file=None, threads=1):
+def run_shear_trajectory(source_atoms, trajectory, settings, potential, heterogeneity=None, log_file=None,
+                         threads=1):
     """Shear ``source_atoms`` (an IS, ASE ``Atoms``) as ``trajectory`` says.  Returns a
     :class:`ShearResult`.
 
@@ -220,10 +220,9 @@ def run_shear_trajectory(source_atoms, trajectory, settings, potential, strain_c
     ``source_sample_id``.  Atoms keep the source's order (LAMMPS id i+1 = row i), so the
     reference and every sheared IS correspond atom by atom.
 
-    With ``strain_cutoff_A`` (Å) each sheared IS also gets its per-atom von Mises strain
-    against the reference (array ``von_mises_strain`` of its atoms, written to extended XYZ)
-    and the summary of :func:`mgbarcode.heterogeneity.heterogeneity_statistic` in ``meta``
-    (``strain_percentile``: the percentile reported beside mean and std).
+    With ``heterogeneity`` (the config section of that name) each sheared IS also gets its
+    cumulative and per-interval strains (arrays written to extended XYZ) and their statistics
+    in ``meta`` (:func:`mgbarcode.heterogeneity.annotate_strains`).
     """
     type_elements = list(potential.elements)
     started = time.perf_counter()
@@ -247,7 +246,11 @@ def run_shear_trajectory(source_atoms, trajectory, settings, potential, strain_c
             settings.pressure_warning(sample_id, structures[-1].meta["pressure_GPa"])
             log.info("%s: strain %.4f, E_IS = %.5f eV/atom (%.1f s elapsed)", sample_id, strain,
                      atoms.get_potential_energy() / len(atoms), time.perf_counter() - started)
-    if strain_cutoff_A is not None:
-        annotate_strains(reference.atoms, structures, strain_cutoff_A, strain_percentile)
+    if heterogeneity is not None:
+        cutoff_A = annotate_strains(reference.atoms, structures, heterogeneity["pair_distribution"],
+                                    heterogeneity["strain_percentile"], heterogeneity["hot_strain_threshold"],
+                                    heterogeneity["n_slabs"])
+        log.info("%s: strains with neighbours within %.3f A (first minimum of the reference IS's g(r))",
+                 trajectory.trajectory_id, cutoff_A)
     return ShearResult(reference, structures)
 

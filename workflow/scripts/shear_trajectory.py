@@ -1,5 +1,5 @@
 """Snakemake job: shear one thermal IS at one temperature (Lees-Edwards) -> sheared IS with
-per-atom von Mises strain against the pre-shear IS."""
+their strains: cumulative (against the pre-shear IS) and per snapshot interval."""
 from pathlib import Path
 
 from mgbarcode import logs, md, provenance, samples, shear
@@ -12,9 +12,7 @@ potential_sha256 = potential.check()
 source = read_structure(Path(snakemake.input.source_structures) / f"{trajectory.source_sample_id}.extxyz")
 log.info("shearing %s at %.0f K, %.3g /ps to strain %.3f (seed %d)", trajectory.source_sample_id,
          trajectory.temperature_K, trajectory.strain_rate_per_ps, trajectory.total_strain, trajectory.seed)
-result = shear.run_shear_trajectory(source, trajectory, settings, potential,
-                                    strain_cutoff_A=snakemake.params.heterogeneity["strain_cutoff_A"],
-                                    strain_percentile=snakemake.params.heterogeneity["strain_percentile"],
+result = shear.run_shear_trajectory(source, trajectory, settings, potential, heterogeneity=snakemake.params.heterogeneity,
                                     log_file=snakemake.log.lammps, threads=snakemake.threads)
 samples.write_trajectory(result.structures, trajectory, table_path=snakemake.output.table,
                          structure_dir=snakemake.output.structures, potential_sha256=potential_sha256,
