@@ -31,18 +31,20 @@ def measure_md_and_minimisation(config, n_atoms, steps):
         cooling_rate_K_per_s=1e16, seed=1, melt_temperature_K=thermal["melt_temperature_K"],
         melt_time_ps=steps * settings.timestep_ps, quench_final_temperature_K=thermal["quench_final_temperature_K"],
         anneal_temperatures_K=(), anneal_time_ps=1.0, snapshot_interval_ps=1.0)
-    md_seconds = md_steps = last_minimisation_seconds = 0
+    md_seconds = md_steps = inherent_structure_seconds = 0
+    in_inherent_structure = False  # from the IS's own commands on (not the random start's relaxation)
     with md.lammps_session(preamble=False) as lmp:
         for command in next(samples.thermal_protocol(probe, settings, potential)):
+            in_inherent_structure |= command.startswith(f"variable {samples.MD_PRESSURE_VARIABLE} ")
             started = time.perf_counter()
             lmp.command(command)
             seconds = time.perf_counter() - started
             if command.startswith("run ") and not command.startswith("run 0"):
                 md_seconds, md_steps = md_seconds + seconds, md_steps + int(command.split()[1])
-            elif command.startswith("minimize"):
-                last_minimisation_seconds = seconds  # the IS minimisation (the first relaxes the random start)
+            elif in_inherent_structure:
+                inherent_structure_seconds += seconds  # CG at fixed box and every cell round
         glass = md.current_atoms(lmp, list(potential.elements))
-    return n_atoms * md_steps / md_seconds, n_atoms / last_minimisation_seconds, glass
+    return n_atoms * md_steps / md_seconds, n_atoms / inherent_structure_seconds, glass
 
 
 def measure_soap(config, atoms):

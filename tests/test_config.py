@@ -38,6 +38,8 @@ def test_default_profile_is_valid(default_config):
      "do not descend"),
     (lambda c: c["thermal"]["splits"]["test"].update(replicas_per_rate=0, ladder_chains=0), "thermal.splits.test",
      "no histories"),
+    (lambda c: c["md"].update(ensemble="nvt"), "md.minimize.cell", "relaxed with md.ensemble nvt"),
+    (lambda c: c["md"]["minimize"].update(cell="box"), "md.minimize.cell", "use fixed"),
 ])
 def test_bad_config_names_the_key(config, change, key, words):
     change(config)

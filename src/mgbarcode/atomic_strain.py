@@ -137,8 +137,8 @@ def incremental_strain(window_start_atoms, current_atoms, cutoff_A, xy_strain_in
     ``xy_strain_increment`` the box shear strain applied since then (γ_current − γ_start).
 
     The increment, not the total strain, is what selects the continuous cell: the expected
-    tilt is the window-start tilt plus the increment times its l_y.  Each IS is relaxed to
-    zero pressure by isotropic rescaling, so the two cells also differ by a factor s ≈ 1; the
+    tilt is the window-start tilt plus the increment times its l_y.  IS relaxed to a pressure
+    by isotropic rescaling (``md.minimize.cell: relaxed``) also differ by a factor s ≈ 1; the
     continuous basis is still found while |s − 1|·|tilt| stays far below l_x / 2.
     """
     return local_strain(window_start_atoms, current_atoms, cutoff_A, xy_strain=xy_strain_increment)

@@ -78,6 +78,10 @@ def _is_number(text):
 
 
 def _check_cross_fields(config, source):
+    if config["md"]["ensemble"] == "nvt" and config["md"]["minimize"]["cell"] == "relaxed":
+        raise InputError(source, "md.minimize.cell", "relaxed with md.ensemble nvt: the anneals and shear runs "
+                         "that start from an IS would leave md.number_density_per_A3 for the IS's relaxed volume",
+                         "set md.minimize.cell: fixed for a fixed-density protocol, or md.ensemble: npt")
     thermal = config["thermal"]
     melt = thermal["melt_temperature_K"]
     for i, temperature in enumerate(thermal["anneal_temperatures_K"]):

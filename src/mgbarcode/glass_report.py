@@ -29,9 +29,17 @@ THERMAL_SPLITS = ("train", "test", "size")
 TARGET_R2 = 0.8
 
 
+def _atoms_for_r2(sigma_w_eV, std_meV, target_r2):
+    """Atoms per sample at which 1 − (floor/std)² = ``target_r2`` (NaN without a spread)."""
+    if not std_meV > 0:
+        return math.nan
+    return float(math.ceil((1000 * sigma_w_eV / (std_meV * math.sqrt(1.0 - target_r2))) ** 2))
+
+
 def split_summary(catalogue, sigma_w_eV, target_r2=TARGET_R2):
     """Per thermal split: histories, samples and repeats, IS energy span and standard deviation
-    (distinct IS), the noise floor σ_w/√N and the spread over the floor, the R² ceiling
+    (distinct IS), the noise floor σ_w/√N and the spread over the floor, the correlation of the
+    energy with the IS's number density, the R² ceiling
     1 − (floor/std)², the atoms per sample whose floor would allow ``target_r2`` at this energy
     spread, (σ_w / (std·√(1 − target_r2)))², pressures and density."""
     rows = []
@@ -51,8 +59,9 @@ def split_summary(catalogue, sigma_w_eV, target_r2=TARGET_R2):
             "E min (eV/atom)": energies.min(), "E max (eV/atom)": energies.max(),
             "span (meV/atom)": 1000 * (energies.max() - energies.min()), "std (meV/atom)": std,
             "floor σ_w/√N (meV/atom)": floor, "std / floor": std / floor,
-            "R² ceiling": 1.0 - (floor / std) ** 2,
-            f"N for R² {target_r2:g}": math.ceil((1000 * sigma_w_eV / (std * math.sqrt(1.0 - target_r2))) ** 2),
+            "r(E, density)": float(np.corrcoef(energies, unique["number_density_per_A3"])[0, 1]),
+            "R² ceiling": 1.0 - (floor / std) ** 2 if std > 0 else math.nan,
+            f"N for R² {target_r2:g}": _atoms_for_r2(sigma_w_eV, std, target_r2),
             "P_MD (GPa)": group["md_pressure_GPa"].mean(),
             "P_IS (GPa)": f"{group['pressure_GPa'].min():.2f} … {group['pressure_GPa'].max():.2f}",
             "IS density (Å⁻³)": f"{group['number_density_per_A3'].min():.4f} … {group['number_density_per_A3'].max():.4f}",

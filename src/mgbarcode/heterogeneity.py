@@ -1,10 +1,14 @@
 """Strain heterogeneity of mechanical samples and its trace in the barcodes (METHOD §1, §4).
 
-Strain.  The per-atom von Mises (local shear invariant) strain of Shimizu, Ogata & Li
-(Mater. Trans. 48, 2923 (2007)) against the pre-shear inherent structure, computed by OVITO's
-``AtomicStrainModifier`` (its ``Shear Strain`` output: for the Green–Lagrangian strain E,
-η = sqrt(E_xy² + E_xz² + E_yz² + ((E_xx−E_yy)² + (E_xx−E_zz)² + (E_yy−E_zz)²)/6)).  A sample's
-strain heterogeneity is the standard deviation of η over its atoms.
+Strain.  The per-atom von Mises (local shear invariant) strain η of Shimizu, Ogata & Li
+(Mater. Trans. 48, 2923 (2007)), computed by OVITO's ``AtomicStrainModifier`` (its ``Shear
+Strain`` output: for the Green–Lagrangian strain E, η = sqrt(E_xy² + E_xz² + E_yz² +
+((E_xx−E_yy)² + (E_xx−E_zz)² + (E_yy−E_zz)²)/6)) with first-shell neighbours
+(:mod:`mgbarcode.atomic_strain`): cumulative, against the pre-shear inherent structure, and
+per snapshot interval, against the previous sheared IS, with D²min and localisation measures.
+A sample's strain heterogeneity (:data:`PRIMARY_STRAIN_STATISTIC`) is the standard deviation
+over its atoms of the per-interval η: each interval has the same applied strain, and neither
+the yield transient nor the accumulated history enters it.
 
 Barcode contrast.  Each mechanical sample's reference is the mean barcode of the thermal
 samples within a tolerance of its IS energy per atom (their number is reported; the nearest

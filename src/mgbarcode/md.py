@@ -249,7 +249,7 @@ def cell_relaxation_commands(minimize_params, target_pressure_bar, rounds, bulk_
     """
     commands = []
     for _ in range(rounds):
-        scale = f"$(exp((press-{target_pressure_bar})/{bulk_modulus_GPa * BAR_PER_GPA}/3.0))"
+        scale = f"$(exp((press-({target_pressure_bar}))/{bulk_modulus_GPa * BAR_PER_GPA}/3.0))"
         commands.append(f"variable cell_scale equal {scale}")
         tilts = " xy final $(xy*v_cell_scale) xz final $(xz*v_cell_scale) yz final $(yz*v_cell_scale)" \
             if triclinic else ""
@@ -266,9 +266,9 @@ def inherent_structure_commands(minimize_params, target_pressure_bar, triclinic=
     the IS of a glass at that pressure).  ``triclinic``: the box has tilt factors (sheared).
 
     Under NPT a snapshot's volume carries the parent liquid's thermal expansion and its
-    volume fluctuation; at that fixed box the IS sits at -2.6 to -4.9 GPa and its energy
-    follows the snapshot's density (r = -0.91 in the study), which the local environments do not
-    see.  Relaxed to zero pressure, the IS energy is that of the glass.
+    volume fluctuation; at that fixed box the IS sits at a negative pressure of several GPa and
+    its energy follows the snapshot's density (docs/study_fixed_cell.md), which the local
+    environments hardly see.  Relaxed to zero pressure, the IS energy is that of the glass.
     """
     params = fixed_box_params(minimize_params)
     commands = minimize_commands(**params)

@@ -5,9 +5,10 @@ at the shear temperature, equilibrates it briefly, then shears it at a constant 
 rate with Lees–Edwards boundaries (LAMMPS: triclinic box, ``fix deform … xy erate … remap v``,
 ``fix nvt/sllod`` thermostatting the thermal velocity relative to the streaming profile, as
 ``compute temp/deform`` measures it).  Every ``snapshot_strain_interval`` of strain once the
-strain has reached ``steady_state_strain`` the configuration is CG-minimised at its fixed,
-tilted box to an inherent structure; the dynamics then continues from the state kept before
-the minimisation.  Strain γ is the engineering shear strain: the xy tilt grows by γ·l_y.
+strain has reached ``steady_state_strain`` the configuration is minimised to an inherent
+structure (``md.minimize``: CG in its tilted box, then the cell, tilts included, scaled to
+``md.pressure_bar`` if relaxed); the dynamics then continues from the state kept before the
+minimisation.  Strain γ is the engineering shear strain: the xy tilt grows by γ·l_y.
 
 LAMMPS flips the box (xy → xy − l_x) when the tilt passes half the box length; the flipped
 cell spans the same lattice, so energies are unaffected, and
@@ -34,7 +35,7 @@ MECH_SPLIT = "mech"
 PROTOCOL = "shear"
 SEED_STRIDE_PER_TEMPERATURE = 1000  # seed = shear.seed_base + 1000 * temperature_index + source_index
 # Catalogue columns of a mechanical sample beyond samples.CATALOGUE_COLUMNS (from the IS meta;
-# the strain statistics are there when run_shear_trajectory was given a strain cutoff).
+# the strain statistics are there when run_shear_trajectory was given the heterogeneity config).
 CATALOGUE_EXTRA_COLUMNS = ("shear_T_K", "strain_rate_per_ps", "strain", "source_sample_id") + STRAIN_STATISTIC_COLUMNS
 # Tolerance (in units of snapshot_strain_interval) when deciding which multiples of the
 # interval fall inside [steady_state_strain, total_strain]: absorbs float round-off only.
@@ -181,8 +182,7 @@ def shear_protocol(trajectory, settings, potential):
         # The seed is used as is (LAMMPS wants 0 < seed < 2^31; the schema keeps seeds ~1e8).
         # rot no: angular momentum is not a conserved quantity of a periodic box.
         f"velocity all create {temperature} {trajectory.seed} dist gaussian mom yes rot no",
-        # Under NPT the glass first finds its volume at the shear temperature and pressure (a
-        # source IS keeps the box it was minimised in, at a negative inherent pressure).
+        # Under NPT the glass first finds its volume at the shear temperature and pressure.
         settings.thermostat_fix(temperature, temperature),
         f"run {settings.steps(trajectory.equilibration_time_ps)}",
         "unfix integrate",
@@ -196,11 +196,16 @@ def shear_protocol(trajectory, settings, potential):
         # the thermostat does not take the profile for heat.
         f"velocity all ramp vx 0.0 $({trajectory.strain_rate_per_ps}*ly) y $(ylo) $(yhi) sum yes units box",
     ]
+    # At an IS the velocities are zero, but temp/deform would count each atom's missing
+    # streaming velocity γ̇·y as heat in the pressure: the IS is taken with the plain thermo
+    # temperature (zero), so its pressure is the virial, and the flow's is restored after it.
+    is_commands = ["thermo_modify temp thermo_temp"] + minimize_commands
     for index, (_, _, steps) in enumerate(trajectory.sample_plan(settings.timestep_ps)):
         segment = start_shear if index == 0 else \
-            restore_state_commands("sheared", triclinic=True) + drop_state_commands("sheared", triclinic=True)
+            restore_state_commands("sheared", triclinic=True) + drop_state_commands("sheared", triclinic=True) + \
+            ["thermo_modify temp shear_temp"]
         yield segment + [f"run {steps}"] + md_state_commands() + save_state_commands("sheared", triclinic=True) \
-            + minimize_commands
+            + is_commands
 
 
 class ShearResult(NamedTuple):
