@@ -8,6 +8,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 # The package's check comes first: its errors name the config key and the fix.
 include: "workflow/rules/common.smk"
 

@@ -128,7 +128,7 @@ def _check_cross_fields(config, source):
                              "give the split at least one quench replica or one ladder chain")
         if spec.get("ladder_chains", 0) and "ladder" not in thermal:
             raise InputError(source, f"thermal.splits.{split}.ladder_chains", "ladder chains asked for but there "
-                             "is no thermal.ladder section", "add thermal.ladder (README.md, Configuration) or set 0")
+                             "is no thermal.ladder section", "add thermal.ladder (config/README.md) or set 0")
         seed_ranges[f"thermal.splits.{split}.seed_base"] = (spec["seed_base"],
                                                             spec["seed_base"] + SEED_STRIDE_PER_RATE * (n_rates + 1))
     seed_ranges["shear.seed_base"] = (config["shear"]["seed_base"],
