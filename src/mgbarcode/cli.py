@@ -7,9 +7,10 @@ and is usable and that the LAMMPS module loads; says how to fix it if not.
 barcode, predicted IS energy, thermal reference and heterogeneity verdict of each structure
 (extended XYZ, LAMMPS data or dump), from a finished results folder.
 
-``mgbarcode report RESULTS [--nve-drift JSON] [--note TEXT] [--output F]``: the page of a
-finished run: its glasses (energies against the noise floor, pressures, tau_alpha, repeats,
-stage times) and its models (against their references, barcode, learning curve).
+``mgbarcode report RESULTS [--nve-drift JSON] [--glass-transition JSON] [--note TEXT]
+[--output F]``: the page of a finished run: its glasses (energies against the noise floor,
+pressures, tau_alpha, repeats, stage times, T_g) and its models (against their references,
+barcode, learning curve).
 """
 
 import argparse
@@ -116,13 +117,15 @@ def report(argv):
     parser.add_argument("results", help="results folder of a finished run")
     parser.add_argument("--title", default="A run of mgbarcode", help="page title")
     parser.add_argument("--nve-drift", help="JSON written by benchmarks/nve_energy_drift.py --json")
+    parser.add_argument("--glass-transition", help="JSON written by benchmarks/glass_transition.py --json")
     parser.add_argument("--note", help="a line on how the run was made (command, wall and CPU time)")
     parser.add_argument("--output", help="write here instead of standard output")
     args = parser.parse_args(argv)
     from .run_report import markdown
     from .io import write_text
 
-    page = markdown(args.results, args.title, nve_drift_json=args.nve_drift, run_note=args.note)
+    page = markdown(args.results, args.title, nve_drift_json=args.nve_drift, run_note=args.note,
+                    glass_transition_json=args.glass_transition)
     if args.output:
         write_text(args.output, page)
     else:

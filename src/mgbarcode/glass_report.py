@@ -131,8 +131,9 @@ def table(frame, digits=4):
     return "\n".join(lines)
 
 
-def markdown(results_dir, title, nve_drift_json=None, run_note=None):
-    """The glasses page of a finished run, as Markdown."""
+def markdown(results_dir, title, nve_drift_json=None, run_note=None, glass_transition_json=None):
+    """The glasses page of a finished run, as Markdown (with the benchmarks' JSON of the NVE
+    drift and of the glass transition when given)."""
     results_dir = Path(results_dir)
     catalogue = pd.read_parquet(results_dir / "samples.parquet")
     sigma_w = within_ule_spread_eV(pd.read_parquet(results_dir / "ules" / "energies.parquet"))
@@ -149,8 +150,9 @@ def markdown(results_dir, title, nve_drift_json=None, run_note=None):
               "(repeated IS left out).", "", table(splits), ""]
     parts += ["## Each stage of the protocols", "",
               "P_MD: mean pressure of the MD before each minimisation (a ladder level: averaged over "
-              "the recorded frames); P_IS: pressure of the IS itself, minimised at fixed box (the "
-              "negative inherent pressure of a liquid's IS at that volume); τα from F_s(q, t) (q: "
+              "the recorded frames); P_IS: pressure of the IS itself (with `md.minimize.cell: fixed` the "
+              "negative inherent pressure of a liquid's IS at the snapshot's volume; `relaxed`: the target "
+              "pressure); MD and IS density: before and after the minimisation; τα from F_s(q, t) (q: "
               "`thermal.relaxation.wavenumber_per_A`) "
               "of each chain at each level (empty where it was longer than the recorded window).", "",
               table(stage_summary(catalogue)), ""]
@@ -164,6 +166,15 @@ def markdown(results_dir, title, nve_drift_json=None, run_note=None):
                   f"atoms equilibrated by NPT at 0 bar and {settings['temperature']:g} K, then "
                   f"{settings['time_ps']:g} ps of NVE per timestep from the same state; drift is the slope of "
                   "a line fitted to the total energy (µeV/atom/ps).", "", table(rows), ""]
+    if glass_transition_json:
+        measured = json.loads(Path(glass_transition_json).read_text())
+        rows = pd.DataFrame(measured["rows"])[["rate_K_per_s", "n_atoms", "T_g_K", "glass_expansion_per_K",
+                                               "liquid_expansion_per_K", "wall_s"]]
+        parts += ["## Glass transition of the potential", "",
+                  f"`benchmarks/glass_transition.py --json {Path(glass_transition_json).name}`: the volume of a "
+                  f"liquid quenched from the melt at each rate under NPT at {measured['pressure_bar']:g} bar; T_g is "
+                  "where lines fitted to the glass and the liquid branch of V(T) cross (it rises with the rate).",
+                  "", table(rows), ""]
     parts += ["## Time per stage", "", "Summed over jobs from each job's `benchmark:` file.", "",
               table(stage_times(results_dir), digits=5), ""]
     return "\n".join(parts)

@@ -53,10 +53,11 @@ def sub_ule_shift_table(predictions, n_atoms_by_split, sigma_w_eV):
     return pd.DataFrame(rows)
 
 
-def markdown(results_dir, title, nve_drift_json=None, run_note=None):
+def markdown(results_dir, title, nve_drift_json=None, run_note=None, glass_transition_json=None):
     """The run's page: glasses, then models, barcode and learning curve (Markdown)."""
     results_dir = Path(results_dir)
-    parts = [glass_report.markdown(results_dir, title, nve_drift_json=nve_drift_json, run_note=run_note)]
+    parts = [glass_report.markdown(results_dir, title, nve_drift_json=nve_drift_json, run_note=run_note,
+                                   glass_transition_json=glass_transition_json)]
     metrics = json.loads((results_dir / "model" / "metrics.json").read_text())
     tail = json.loads((results_dir / "model" / "shap_long_tail.json").read_text())
     summary = json.loads((results_dir / "barcode" / "summary.json").read_text())
