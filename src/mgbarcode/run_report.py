@@ -53,6 +53,25 @@ def sub_ule_shift_table(predictions, n_atoms_by_split, sigma_w_eV):
     return pd.DataFrame(rows)
 
 
+def heterogeneity_table(summary, catalogue):
+    """One row per shear temperature from ``heterogeneity/summary.parquet`` and the mechanical
+    rows of the catalogue (their per-interval localisation measures, averaged)."""
+    mech = catalogue[catalogue["split"] == "mech"].groupby("shear_T_K")
+    rows = []
+    for row in summary.itertuples(index=False):
+        localisation = mech.get_group(row.shear_T_K)
+        rows.append({"shear T (K)": row.shear_T_K, "runs": row.n_runs, "IS": row.n_mech,
+                     "interval η std": row.strain_heterogeneity, "± s.e.": row.strain_heterogeneity_sem,
+                     "cumulative η std": row.cumulative_strain_std,
+                     "participation ratio": localisation["interval_participation_ratio"].mean(),
+                     "hot share": localisation["interval_hot_fraction"].mean(),
+                     "slab localisation": localisation["interval_slab_localisation"].mean(),
+                     "std δs group 2": row.std_delta_group2_mean,
+                     "excess group 2": row.excess_std_delta_group2_mean,
+                     "± s.e. ": row.excess_std_delta_group2_sem})
+    return pd.DataFrame(rows)
+
+
 def markdown(results_dir, title, nve_drift_json=None, run_note=None, glass_transition_json=None):
     """The run's page: glasses, then models, barcode and learning curve (Markdown)."""
     results_dir = Path(results_dir)
@@ -87,6 +106,16 @@ def markdown(results_dir, title, nve_drift_json=None, run_note=None, glass_trans
               "atoms of a sample and is not carried by which ULE each environment falls into (meV/atom).", "",
               glass_report.table(sub_ule_shift_table(predictions, catalogue.groupby("split")["n_atoms"].first(),
                                                      sigma_w)), ""]
+    summary_path = results_dir / "heterogeneity" / "summary.parquet"
+    if summary_path.exists():
+        parts += ["## Heterogeneity of the sheared glasses", "",
+                  "Per shear temperature: the strain heterogeneity (std of the per-interval von Mises strain, "
+                  "mean ± s.e. blocked by shear run) beside the cumulative one, how the interval strain is "
+                  "carried (participation ratio, share of atoms above the hot threshold, slab localisation), "
+                  "and the group-2 barcode spread against the thermal reference with its excess over the "
+                  "thermal-against-thermal spread.", "",
+                  glass_report.table(heterogeneity_table(pd.read_parquet(summary_path),
+                                                         pd.read_parquet(results_dir / "samples.parquet"))), ""]
     curve_path = results_dir / "model" / "learning_curve.parquet"
     if curve_path.exists():
         curve = pd.read_parquet(curve_path)
