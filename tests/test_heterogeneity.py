@@ -64,17 +64,21 @@ def test_strain_heterogeneity_statistic_and_condition_summary():
     statistic = het.heterogeneity_statistic(strains, percentile=50.0)
     assert statistic == pytest.approx({"von_mises_strain_std": np.std(strains), "von_mises_strain_mean": 0.15,
                                        "von_mises_strain_percentile": 0.15})
+    # The condition's strain heterogeneity: the primary statistic's mean over its samples (the
+    # NaN of a window's first IS left out), its standard error blocked by shear run.
     primary = het.PRIMARY_STRAIN_STATISTIC
-    table = pd.DataFrame({"shear_T_K": [300.0, 300.0, 300.0, 700.0], "von_mises_strain_std": [0.1, 0.1, 0.3, 0.05],
-                          "von_mises_strain_mean": [0.2, 0.2, 0.2, 0.1],
-                          "von_mises_strain_percentile": [0.4, 0.4, 0.4, 0.2],
-                          primary: [np.nan, 0.1, 0.3, 0.05]})  # NaN: the first IS of a window
-    summary = het.summarise_conditions(table)
+    thermal = pd.DataFrame({"sample_id": ["t0"], "energy_eV_per_atom": [-4.65], "s_1": [0.5], "s_2": [0.5]})
+    mech = pd.DataFrame({"sample_id": ["a0", "a1", "b0", "c0"], "trajectory_id": ["a", "a", "b", "c"],
+                         "shear_T_K": [300.0, 300.0, 300.0, 700.0], "energy_eV_per_atom": [-4.65] * 4,
+                         "von_mises_strain_std": [0.1, 0.1, 0.3, 0.05], primary: [np.nan, 0.1, 0.3, 0.05],
+                         "s_1": [0.5] * 4, "s_2": [0.5] * 4})
+    summary = het.condition_summary(het.pair_table(mech, thermal, ["s_1", "s_2"], np.array([1, 2]), 0.001))
     assert summary["shear_T_K"].tolist() == [300.0, 700.0]
-    assert summary["n_samples"].tolist() == [3, 1]
-    assert summary[primary].tolist() == pytest.approx([0.2, 0.05])
-    assert summary[f"{primary}_sem"].iloc[0] == pytest.approx(np.std([0.1, 0.3], ddof=1) / np.sqrt(2))
-    assert np.isnan(summary[f"{primary}_sem"].iloc[1])
+    assert summary["n_mech"].tolist() == [3, 1]
+    assert summary["strain_heterogeneity"].tolist() == pytest.approx([0.2, 0.05])
+    assert summary["strain_heterogeneity_sem"].iloc[0] == pytest.approx(np.std([0.1, 0.3], ddof=1) / np.sqrt(2))
+    assert np.isnan(summary["strain_heterogeneity_sem"].iloc[1])
+    assert summary["cumulative_strain_std"].tolist() == pytest.approx([0.5 / 3, 0.05])
 
 
 def test_matching_never_exceeds_the_tolerance_and_takes_the_nearest():

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from .errors import InputError
+from .md import relaxes_cell
 from .samples import LadderTrajectory, MDSettings, ThermalTrajectory, species_counts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +79,7 @@ def _is_number(text):
 
 
 def _check_cross_fields(config, source):
-    if config["md"]["ensemble"] == "nvt" and config["md"]["minimize"]["cell"] == "relaxed":
+    if config["md"]["ensemble"] == "nvt" and relaxes_cell(config["md"]["minimize"]):
         raise InputError(source, "md.minimize.cell", "relaxed with md.ensemble nvt: the anneals and shear runs "
                          "that start from an IS would leave md.number_density_per_A3 for the IS's relaxed volume",
                          "set md.minimize.cell: fixed for a fixed-density protocol, or md.ensemble: npt")

@@ -85,8 +85,9 @@ def interval_statistics(previous_atoms, current_atoms, strain_increment, cutoff_
     interval = incremental_strain(previous_atoms, current_atoms, cutoff_A, strain_increment)
     eta = interval.von_mises
     hot = hot_atom_clusters(current_atoms, eta, hot_threshold, cutoff_A)
+    largest_cluster = int(hot.sizes[0]) if len(hot.sizes) else 0
     values = (float(eta.std()), float(eta.mean()), float(interval.d2min_A2.mean()), participation_ratio(eta),
-              hot.fraction, int(hot.sizes[0]) if len(hot.sizes) else 0, slab_profile(current_atoms, eta, n_slabs).localisation)
+              hot.fraction, largest_cluster, slab_profile(current_atoms, eta, n_slabs).localisation)
     return dict(zip(INTERVAL_STRAIN_COLUMNS, values)), eta
 
 
@@ -115,21 +116,6 @@ def annotate_strains(reference_atoms, structures, pair_distribution, percentile,
             structure.meta.update(statistics)
         previous = structure
     return cutoff_A
-
-
-def summarise_conditions(table, condition_column="shear_T_K"):
-    """Strain heterogeneity per condition from a table with one row per mechanical sample
-    (columns ``condition_column`` and :data:`STRAIN_STATISTIC_COLUMNS`).
-
-    Returns one row per condition: ``n_samples``, the mean of each statistic present (NaN
-    entries, the first IS of a window, left out), and the standard error of the mean primary
-    statistic (``<PRIMARY_STRAIN_STATISTIC>_sem``; NaN for one sample).
-    """
-    grouped = table.groupby(condition_column, sort=True)
-    summary = grouped[[c for c in STRAIN_STATISTIC_COLUMNS if c in table]].mean()
-    summary.insert(0, "n_samples", grouped.size())
-    summary[f"{PRIMARY_STRAIN_STATISTIC}_sem"] = grouped[PRIMARY_STRAIN_STATISTIC].sem(ddof=1)
-    return summary.reset_index()
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,8 +205,9 @@ def pair_table(mech, thermal, barcode_columns, groups, tolerance, energy_column=
     """One row per mechanical sample: its thermal reference and the barcode contrast.
 
     ``mech``: ``sample_id``, ``condition_column``, ``energy_column``, its strain statistics
-    (those of :data:`STRAIN_STATISTIC_COLUMNS` present are carried over) and the ``barcode_columns`` (optional ``trajectory_id``, the shear run, and ``n_top``, its
-    atoms at top ULEs, are carried over); ``thermal``: ``sample_id``, ``energy_column`` and the
+    (those of :data:`STRAIN_STATISTIC_COLUMNS` present are carried over) and the
+    ``barcode_columns`` (optional ``trajectory_id``, the shear run, and ``n_top``, its atoms at
+    top ULEs, are carried over); ``thermal``: ``sample_id``, ``energy_column`` and the
     same barcode columns.  The reference is the mean barcode of the thermal samples within
     ``tolerance`` (``n_reference`` of them; ``thermal_sample_id`` names the nearest).  Rows
     flagged ``zero_barcode`` (a sample with no atom at any top ULE) take no part: such
@@ -339,7 +326,8 @@ def condition_summary(pairs, condition_column="shear_T_K"):
             "ratio_sum_group2_n_undefined": int((~np.isfinite(matched["ratio_sum_group2"])).sum()),
             "cumulative_strain_std": _finite_mean(rows_of["von_mises_strain_std"]),
         })
-        rows[-1]["strain_heterogeneity"], rows[-1]["strain_heterogeneity_sem"] = _blocked(rows_of, PRIMARY_STRAIN_STATISTIC)
+        heterogeneity, heterogeneity_sem = _blocked(rows_of, PRIMARY_STRAIN_STATISTIC)
+        rows[-1].update(strain_heterogeneity=heterogeneity, strain_heterogeneity_sem=heterogeneity_sem)
     return pd.DataFrame(rows)
 
 

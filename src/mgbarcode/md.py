@@ -232,6 +232,11 @@ def minimize_commands(energy_tol, force_tol_eV_per_A, max_iterations, max_force_
 MINIMIZE_KEYS = ("energy_tol", "force_tol_eV_per_A", "max_iterations", "max_force_evaluations")
 
 
+def relaxes_cell(minimize_params):
+    """Whether an ``md.minimize`` config section brings the IS's cell to a pressure."""
+    return minimize_params.get("cell", "fixed") == "relaxed"
+
+
 def fixed_box_params(minimize_params):
     """The CG settings of an ``md.minimize`` config section (for :func:`minimize_commands`)."""
     return {k: minimize_params[k] for k in MINIMIZE_KEYS}
@@ -272,7 +277,7 @@ def inherent_structure_commands(minimize_params, target_pressure_bar, triclinic=
     """
     params = fixed_box_params(minimize_params)
     commands = minimize_commands(**params)
-    if minimize_params.get("cell", "fixed") == "relaxed":
+    if relaxes_cell(minimize_params):
         commands += cell_relaxation_commands(params, target_pressure_bar, minimize_params["cell_rounds"],
                                              minimize_params["bulk_modulus_GPa"], triclinic)
     return commands
@@ -295,7 +300,7 @@ def minimize(lmp, minimize_params, target_pressure_bar=0.0):
 def unconverged_pressure(pressure_GPa_value, minimize_params, target_pressure_bar):
     """A sentence when a cell-relaxed IS missed its target pressure by more than
     ``minimize_params['pressure_tol_GPa']``, else ``None`` (fixed cell: always ``None``)."""
-    if minimize_params.get("cell", "fixed") != "relaxed":
+    if not relaxes_cell(minimize_params):
         return None
     miss = pressure_GPa_value - target_pressure_bar / BAR_PER_GPA
     if abs(miss) <= minimize_params["pressure_tol_GPa"]:

@@ -446,7 +446,8 @@ CATALOGUE_COLUMNS = (
     "sample_id", "split", "trajectory_id", "protocol", "cooling_rate_K_per_s", "anneal_T_K",
     "anneal_time_ps", "parent_T_K", "tau_alpha_ps", "snapshot_spacing_ps", "n_atoms", "energy_eV",
     "energy_eV_per_atom", "max_force_eV_per_A", "volume_A3", "number_density_per_A3", "md_pressure_GPa",
-    "md_number_density_per_A3", "pressure_GPa", "composition", "repeat_of", "structure", "seed", "potential_sha256", "lammps_version",
+    "md_number_density_per_A3", "pressure_GPa", "composition", "repeat_of", "structure", "seed",
+    "potential_sha256", "lammps_version",
 )
 
 
