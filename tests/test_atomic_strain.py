@@ -178,6 +178,24 @@ def test_slab_profile_finds_the_planted_slab(shear_strain, flips):
     assert profile.localisation == pytest.approx(n_slabs)
 
 
+def test_slab_profile_along_the_flow_follows_material_planes_of_the_tilted_cell():
+    # Slabs along a (normal to the flow) are planes of the material: a sheared cell that has not
+    # flipped keeps every atom's fractional coordinate along a.
+    n_slabs, planted = 4, 1
+    reference = bulk("Cu", "fcc", a=CU_LATTICE_A, cubic=True).repeat(4)
+    reference.positions[:, 0] += CU_LATTICE_A / 4
+    reference.wrap()
+    width_A = reference.cell[0, 0]
+    values = np.where((reference.positions[:, 0] // (width_A / n_slabs)) == planted, 0.6, 0.0)
+    atoms = deformed(reference, simple_shear(0.3), 0)
+    along_flow = strain.slab_profile(atoms, values, n_slabs, cell_axis=0)
+    np.testing.assert_allclose(along_flow.means, [0.0, 0.6, 0.0, 0.0])
+    assert along_flow.localisation == pytest.approx(n_slabs)
+    assert strain.slab_profile(atoms, values, n_slabs, cell_axis=1).localisation == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="cell_axis"):
+        strain.slab_profile(atoms, values, n_slabs, cell_axis=3)
+
+
 # --------------------------------------------------------------------------------------------
 # Neighbour cutoff
 

@@ -266,3 +266,62 @@ def test_thermal_self_spreads_by_hand():
     np.testing.assert_allclose(group1[:2], 0.0)
     np.testing.assert_allclose(group2[:2], 0.1)
     assert np.isnan(group1[2]) and np.isnan(group2[2])
+
+
+def banded(reference, band_strain, band_slab, n_slabs):
+    """``reference`` with all its shear in one slab along y: x += γ_band·(y − y_band) inside
+    slab ``band_slab`` of ``n_slabs``, a rigid offset above it; the box tilt carries the total."""
+    height = reference.cell[1, 1]
+    low, high = band_slab * height / n_slabs, (band_slab + 1) * height / n_slabs
+    y = reference.positions[:, 1]
+    sheared = reference.copy()
+    sheared.positions[:, 0] += band_strain * (np.clip(y, low, high) - low)
+    cell = reference.cell.array.copy()
+    cell[1, 0] += band_strain * (high - low)
+    sheared.set_cell(cell, scale_atoms=False)
+    return sheared, band_strain * (high - low) / height
+
+
+def test_window_strain_finds_a_planted_band_and_none_in_affine_flow():
+    n_slabs = 4
+    reference = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((4, 8, 4))
+    reference.positions[:, 1] += 3.61 / 8  # keep atomic planes off the slab boundaries
+    reference.wrap()
+    band, box_strain = banded(reference, band_strain=0.4, band_slab=1, n_slabs=n_slabs)
+    statistics, profile = het.window_strain(reference, band, box_strain, cutoff_A=3.0, n_slabs=n_slabs)
+    assert statistics["window_strain"] == pytest.approx(0.1)
+    # The band's slab carries most of the strain (its boundary planes share it with their neighbours).
+    assert statistics["window_slab_localisation_y"] > 0.6 * n_slabs
+    assert statistics["window_slab_localisation"] == statistics["window_slab_localisation_y"]
+    assert statistics["window_slab_localisation_x"] == pytest.approx(1.0, abs=0.05)
+    assert int(np.argmax(profile)) == n_slabs // 2
+    uniform, _ = het.window_strain(reference, affinely_sheared(reference, 0.1, flip=False), 0.1, 3.0, n_slabs)
+    assert uniform["window_slab_localisation"] == pytest.approx(1.0, abs=1e-6)
+    assert uniform["window_von_mises_std"] == pytest.approx(0.0, abs=1e-9)
+    assert uniform["window_participation_ratio"] == pytest.approx(1.0)
+
+
+def test_window_strains_per_run_and_their_condition_means():
+    reference = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((4, 8, 4))
+    reference.positions[:, 1] += 3.61 / 8
+    reference.wrap()
+    band, box_strain = banded(reference, 0.4, 1, 4)
+    structures = {"a0": reference, "a1": band, "b0": reference,
+                  "b1": affinely_sheared(reference, box_strain, flip=False)}
+    # Rows out of strain order: each run's window runs from its least to its most strained IS.
+    mech = pd.DataFrame({"trajectory_id": ["a", "b", "a", "b"], "shear_T_K": [300.0] * 4,
+                         "strain": [0.15 + box_strain, 0.15, 0.15, 0.15 + box_strain], "strain_cutoff_A": [3.0] * 4,
+                         "structure": ["a1", "b0", "a0", "b1"]})
+    windows = het.window_strains(mech, structures.__getitem__, n_slabs=4)
+    assert windows["trajectory_id"].tolist() == ["a", "b"]
+    assert windows["window_slab_localisation"].iloc[0] > 2.4
+    assert windows["window_slab_localisation"].iloc[1] == pytest.approx(1.0, abs=1e-6)
+    thermal = pd.DataFrame({"sample_id": ["t0"], "energy_eV_per_atom": [-4.65], "s_1": [0.5], "s_2": [0.5]})
+    pairs_of = pd.DataFrame({"sample_id": ["a1", "b1"], "trajectory_id": ["a", "b"], "shear_T_K": [300.0] * 2,
+                             "energy_eV_per_atom": [-4.65] * 2, het.PRIMARY_STRAIN_STATISTIC: [0.1, 0.1],
+                             "von_mises_strain_std": [0.1, 0.1], "s_1": [0.5] * 2, "s_2": [0.5] * 2})
+    summary = het.condition_summary(het.pair_table(pairs_of, thermal, ["s_1", "s_2"], np.array([1, 2]), 0.001),
+                                    windows=windows)
+    localisation = windows["window_slab_localisation"]
+    assert summary["window_slab_localisation_mean"].iloc[0] == pytest.approx(localisation.mean())
+    assert summary["window_slab_localisation_sem"].iloc[0] == pytest.approx(localisation.std(ddof=1) / np.sqrt(2))

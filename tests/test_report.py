@@ -39,3 +39,32 @@ def test_report_of_the_tiny_run(tiny_results, tmp_path):
 
     metrics = json.loads((tiny_results / "model" / "metrics.json").read_text())
     assert f"{metrics['ridge_mean_soap']['test']['rmse_meV_per_atom']:.4g}" in page
+
+
+def test_figure6_verdicts_follow_the_sign_and_the_standard_errors():
+    summary = pd.DataFrame({
+        "shear_T_K": [700.0, 300.0, 500.0],
+        "strain_heterogeneity": [0.05, 0.09, 0.07], "strain_heterogeneity_sem": [0.005, 0.005, 0.005],
+        "window_slab_localisation_mean": [1.2, 1.1, 1.15], "window_slab_localisation_sem": [0.01, 0.01, 0.01],
+        "std_delta_group2_mean": [0.03, 0.031, 0.03], "std_delta_group2_sem": [0.004, 0.004, 0.004],
+        "excess_std_delta_group2_mean": [0.0, 0.001, 0.0], "excess_std_delta_group2_sem": [0.003] * 3,
+        "std_delta_group1_mean": [0.02, 0.05, 0.03], "std_delta_group1_sem": [0.001] * 3,
+        "ratio_sum_group1_mean": [1.0, 0.98, 1.01], "ratio_sum_group2_mean": [1.1, 1.2, 1.15]})
+    correlation = {"r_group2": 0.5, "r_excess_group2": 0.4, "n_conditions": 3}
+    table = run_report.paper_figure6_table(summary, correlation).set_index("claim")
+    verdicts = table["verdict"]
+    assert verdicts["strain heterogeneity rises as the shear temperature falls"] == "as in the paper"
+    assert table.loc["strain heterogeneity rises as the shear temperature falls", "here (coldest first)"] == \
+        "interval η std: 0.09, 0.07, 0.05"
+    assert verdicts["strain localises (shear banding) at the coldest condition, not the warmest"] == \
+        "opposite to the paper"
+    assert verdicts["std δs over group 2 grows with heterogeneity"] == "not resolved"
+    assert verdicts["std δs over group 1 stays flat"] == "not flat"
+    assert verdicts["Σ group 2, thermal / mechanical, is about 1"] == "1.100–1.200"
+
+
+def test_shear_temperatures_against_the_slowest_measured_glass_transition(tmp_path):
+    path = tmp_path / "tg.json"
+    path.write_text(json.dumps({"rows": [{"rate_K_per_s": 1e14, "T_g_K": 950.0},
+                                         {"rate_K_per_s": 1e13, "T_g_K": 880.0}]}))
+    assert run_report.glass_transition_K(path) == (880.0, 1e13)

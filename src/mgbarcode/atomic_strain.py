@@ -12,7 +12,8 @@ window, so that it measures only the deformation within the window.
 Localisation.  The participation ratio of the per-atom values; the fraction of atoms above a
 threshold (Shimizu et al. take η > 0.2 as locally sheared) with the sizes of their connected
 clusters; and the mean value in slabs along the gradient direction y of the simple shear
-x += γ·y (a shear band shows as one slab far above the mean).
+x += γ·y, or along the flow direction x (a shear band shows as one slab far above the mean:
+under simple shear a band forms on either plane of maximum shear stress, normal y or normal x).
 
 Neighbour cutoff.  The first minimum of the total g(r) after its first peak, measured on the
 structures themselves (:func:`first_minimum_of_rdf`).
@@ -36,7 +37,7 @@ class HotClusters(NamedTuple):
 
 
 class SlabProfile(NamedTuple):
-    centres: np.ndarray     # [n_slabs] slab centres as fractions of the cell along b
+    centres: np.ndarray     # [n_slabs] slab centres as fractions of the cell vector cut
     means: np.ndarray       # [n_slabs] mean value of the slab's atoms (NaN for an empty slab)
     counts: np.ndarray      # [n_slabs] atoms per slab
     localisation: float     # max slab mean / mean over all atoms
@@ -181,18 +182,22 @@ def hot_atom_clusters(atoms, values, threshold, cutoff_A):
     return HotClusters(n_hot / len(atoms), np.sort(np.bincount(labels))[::-1])
 
 
-def slab_profile(atoms, values, n_slabs):
-    """Mean of per-atom ``values`` in ``n_slabs`` equal slabs along the gradient direction.
+def slab_profile(atoms, values, n_slabs, cell_axis=1):
+    """Mean of per-atom ``values`` in ``n_slabs`` equal slabs along one cell vector.
 
-    Slabs are cut along the fractional coordinate of the cell's b vector, so a tilted (sheared
-    or flipped) LAMMPS cell works: its a and c vectors span the shear (xz) planes when yz = 0.
-    ``localisation`` = max slab mean / mean over all atoms: 1 for a uniform profile, up to
-    ``n_slabs`` when everything is in one slab (a shear band).
+    Slabs are cut along the fractional coordinate of cell vector ``cell_axis`` (1: b, the
+    gradient direction, slabs parallel to the shear (xz) planes; 0: a, slabs spanned by b and
+    c, the planes normal to the flow that the box tilt carries along with the material), so a
+    tilted (sheared or flipped) LAMMPS cell works.  ``localisation`` = max slab mean / mean
+    over all atoms: 1 for a uniform profile, up to ``n_slabs`` when everything is in one slab
+    (a shear band).
     """
     values = np.asarray(values, dtype=np.float64)
     if values.shape != (len(atoms),):
         raise ValueError(f"need one value per atom ({len(atoms)}), got shape {values.shape}")
-    fractional = atoms.cell.scaled_positions(atoms.positions)[:, 1] % 1.0  # wraps unwrapped atoms
+    if cell_axis not in (0, 1, 2):
+        raise ValueError(f"cell_axis must be 0, 1 or 2, got {cell_axis}")
+    fractional = atoms.cell.scaled_positions(atoms.positions)[:, cell_axis] % 1.0  # wraps unwrapped atoms
     slab = np.minimum((fractional * n_slabs).astype(np.int64), n_slabs - 1)  # (−ε) % 1.0 is 1.0
     counts = np.bincount(slab, minlength=n_slabs)
     sums = np.bincount(slab, weights=values, minlength=n_slabs)

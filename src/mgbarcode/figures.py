@@ -242,6 +242,29 @@ def heterogeneity_trends(summary, labels, output):
     return save_figure(fig, output)
 
 
+def strain_slab_profiles(windows, labels, output):
+    """Where each shear run's steady-state window strain sits: the mean η per slab over the
+    mean η (1: uniform), along the direction in which it is most localised, rolled so the
+    largest slab is in the middle; one panel per condition (``labels``: condition → label), one
+    thin line per run, the condition's mean thick.  ``windows``: from
+    :func:`mgbarcode.heterogeneity.window_strains`."""
+    conditions = sorted(windows["shear_T_K"].unique())
+    fig, axes = plt.subplots(1, len(conditions), figsize=(3.2 * len(conditions), 3.2), sharey=True, squeeze=False)
+    for ax, condition in zip(axes[0], conditions):
+        runs = windows[windows["shear_T_K"] == condition]
+        profiles = np.vstack(runs["window_slab_profile"].to_numpy())
+        offsets = np.arange(profiles.shape[1]) - profiles.shape[1] // 2
+        for profile in profiles:
+            ax.plot(offsets, profile, color="grey", linewidth=0.8)
+        ax.plot(offsets, profiles.mean(axis=0), "o-", color="k", linewidth=2)
+        ax.axhline(1.0, color="k", linestyle=":", linewidth=0.8)
+        ax.set_title(f"{labels[condition]}: localisation {runs['window_slab_localisation'].mean():.2f}",
+                     fontsize="small")
+        ax.set_xlabel("slab, from the most strained")
+    axes[0][0].set_ylabel("slab mean η / mean η (window)")
+    return save_figure(fig, output)
+
+
 def learning_curve_plot(table, output):
     """Test RMSE (meV/atom) against training histories (one line per threshold and model) and
     against dictionary size (paper Fig. A1); the training mean's error for scale."""

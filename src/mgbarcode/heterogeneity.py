@@ -49,6 +49,11 @@ STRAIN_STATISTIC_COLUMNS = CUMULATIVE_STRAIN_COLUMNS + INTERVAL_STRAIN_COLUMNS +
 PRIMARY_STRAIN_STATISTIC = "interval_von_mises_std"
 STRAIN_ARRAY = "von_mises_strain"  # per-atom array name on sheared IS (and in their extended XYZ)
 INTERVAL_STRAIN_ARRAY = "interval_von_mises_strain"
+# Per shear run: the strain accumulated over the whole steady-state window (first to last
+# sheared IS) and where it sits; a band that forms within the window shows here at full weight.
+WINDOW_STRAIN_COLUMNS = ("window_strain", "window_von_mises_mean", "window_von_mises_std",
+                         "window_participation_ratio", "window_slab_localisation_y", "window_slab_localisation_x",
+                         "window_slab_localisation")
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,6 +121,41 @@ def annotate_strains(reference_atoms, structures, pair_distribution, percentile,
             structure.meta.update(statistics)
         previous = structure
     return cutoff_A
+
+
+def window_strain(window_start_atoms, window_end_atoms, strain_increment, cutoff_A, n_slabs):
+    """Strain of a whole steady-state window (``window_end_atoms`` against
+    ``window_start_atoms``, ``strain_increment`` of box shear apart): the mean, std and
+    participation ratio of η, and its slab profiles along the gradient (y, slabs parallel to the
+    flow) and along the flow (x; slabs of the window-start cell, material planes while the box
+    has not flipped).  ``window_slab_localisation`` is the larger of the two: a band may form on
+    either plane of maximum shear stress.  Returns a dict keyed by
+    :data:`WINDOW_STRAIN_COLUMNS` and the profile (slab means / mean η) along that direction,
+    rolled so that its largest slab sits at index ``n_slabs // 2``."""
+    eta = incremental_strain(window_start_atoms, window_end_atoms, cutoff_A, strain_increment).von_mises
+    along_y, along_x = (slab_profile(window_start_atoms, eta, n_slabs, cell_axis=axis) for axis in (1, 0))
+    banded = along_y if along_y.localisation >= along_x.localisation else along_x
+    profile = banded.means / eta.mean()
+    profile = np.roll(profile, n_slabs // 2 - int(np.nanargmax(profile)))
+    values = (float(strain_increment), float(eta.mean()), float(eta.std()), participation_ratio(eta),
+              along_y.localisation, along_x.localisation, banded.localisation)
+    return dict(zip(WINDOW_STRAIN_COLUMNS, values)), profile
+
+
+def window_strains(mech, read_structure, n_slabs):
+    """:func:`window_strain` of every shear run in ``mech`` (catalogue rows of sheared IS:
+    ``trajectory_id``, ``shear_T_K``, ``strain``, ``strain_cutoff_A`` and ``structure``, a
+    path that ``read_structure`` reads to ASE ``Atoms``), from its first to its last sheared IS.
+    Returns one row per run with the columns of :data:`WINDOW_STRAIN_COLUMNS` and
+    ``window_slab_profile`` (the rolled profile)."""
+    rows = []
+    for run, samples in mech.sort_values("strain").groupby("trajectory_id", sort=True):
+        first, last = samples.iloc[0], samples.iloc[-1]
+        statistics, profile = window_strain(read_structure(first["structure"]), read_structure(last["structure"]),
+                                            last["strain"] - first["strain"], first["strain_cutoff_A"], n_slabs)
+        rows.append({"trajectory_id": run, "shear_T_K": first["shear_T_K"], **statistics,
+                     "window_slab_profile": profile})
+    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,7 +332,7 @@ def _finite_mean(values):
     return float(values.mean()) if values.size else np.nan
 
 
-def condition_summary(pairs, condition_column="shear_T_K"):
+def condition_summary(pairs, condition_column="shear_T_K", windows=None):
     """One row per condition from :func:`pair_table`: ``n_mech``, ``n_matched``, median and
     max |ΔE| of matched pairs (eV/atom), mean and standard error of std(δs) for each group,
     mean Σ ratios, the mean thermal-against-thermal spreads and the excess spreads, and the
@@ -302,7 +342,10 @@ def condition_summary(pairs, condition_column="shear_T_K"):
 
     A pair whose mechanical Σ over a group is 0 (no atom at that group's ULEs) has no finite
     ratio: the mean ratio is over the other pairs, and ``ratio_sum_group{1,2}_n_undefined``
-    counts such pairs, so one empty group does not turn the mean into inf."""
+    counts such pairs, so one empty group does not turn the mean into inf.
+
+    With ``windows`` (:func:`window_strains`), also the mean and standard error over runs of
+    the window η std, participation ratio and slab localisation (``window_*_mean``/``_sem``)."""
     rows = []
     for condition, rows_of in pairs.groupby(condition_column, sort=True):
         matched = rows_of[rows_of["matched"]]
@@ -328,6 +371,10 @@ def condition_summary(pairs, condition_column="shear_T_K"):
         })
         heterogeneity, heterogeneity_sem = _blocked(rows_of, PRIMARY_STRAIN_STATISTIC)
         rows[-1].update(strain_heterogeneity=heterogeneity, strain_heterogeneity_sem=heterogeneity_sem)
+        if windows is not None:
+            runs = windows[windows[condition_column] == condition]
+            for column in ("window_von_mises_std", "window_participation_ratio", "window_slab_localisation"):
+                rows[-1].update({f"{column}_mean": _finite_mean(runs[column]), f"{column}_sem": _sem(runs[column])})
     return pd.DataFrame(rows)
 
 

@@ -53,22 +53,98 @@ def sub_ule_shift_table(predictions, n_atoms_by_split, sigma_w_eV):
     return pd.DataFrame(rows)
 
 
-def heterogeneity_table(summary, catalogue):
+def glass_transition_K(glass_transition_json):
+    """T_g (K) and its cooling rate (K/s) at the slowest rate measured by
+    ``benchmarks/glass_transition.py`` (the closest to the potential's own)."""
+    rows = json.loads(Path(glass_transition_json).read_text())["rows"]
+    slowest = min(rows, key=lambda row: row["rate_K_per_s"])
+    return slowest["T_g_K"], slowest["rate_K_per_s"]
+
+
+def heterogeneity_table(summary, catalogue, t_g_K=None):
     """One row per shear temperature from ``heterogeneity/summary.parquet`` and the mechanical
-    rows of the catalogue (their per-interval localisation measures, averaged)."""
+    rows of the catalogue (their per-interval localisation measures, averaged); with ``t_g_K``
+    the shear temperature as a fraction of T_g."""
     mech = catalogue[catalogue["split"] == "mech"].groupby("shear_T_K")
     rows = []
     for row in summary.itertuples(index=False):
         localisation = mech.get_group(row.shear_T_K)
-        rows.append({"shear T (K)": row.shear_T_K, "runs": row.n_runs, "IS": row.n_mech,
+        rows.append({"shear T (K)": row.shear_T_K,
+                     **({"T / T_g": row.shear_T_K / t_g_K} if t_g_K else {}),
+                     "runs": row.n_runs, "IS": row.n_mech,
                      "interval η std": row.strain_heterogeneity, "± s.e.": row.strain_heterogeneity_sem,
                      "cumulative η std": row.cumulative_strain_std,
                      "participation ratio": localisation["interval_participation_ratio"].mean(),
                      "hot share": localisation["interval_hot_fraction"].mean(),
                      "slab localisation": localisation["interval_slab_localisation"].mean(),
+                     "window slab localisation": getattr(row, "window_slab_localisation_mean", math.nan),
+                     "± s.e.  ": getattr(row, "window_slab_localisation_sem", math.nan),
                      "std δs group 2": row.std_delta_group2_mean,
                      "excess group 2": row.excess_std_delta_group2_mean,
                      "± s.e. ": row.excess_std_delta_group2_sem})
+    return pd.DataFrame(rows)
+
+
+# A difference between the coldest and the warmest condition counts as resolved when it exceeds
+# this many combined standard errors (blocked by shear run).
+RESOLVED_STANDARD_ERRORS = 2.0
+
+
+def _cold_minus_warm(summary, column):
+    """(coldest − warmest value, its combined standard error) of a per-condition column."""
+    ordered = summary.sort_values("shear_T_K")
+    cold, warm = ordered.iloc[0], ordered.iloc[-1]
+    sem = f"{column}_sem" if f"{column}_sem" in summary else column.replace("_mean", "_sem")
+    error = math.hypot(cold.get(sem, math.nan), warm.get(sem, math.nan))
+    return cold[column] - warm[column], error
+
+
+def _trend_verdict(difference, error, expected_sign):
+    if not (math.isfinite(difference) and math.isfinite(error)) or abs(difference) <= RESOLVED_STANDARD_ERRORS * error:
+        return "not resolved"
+    return "as in the paper" if math.copysign(1.0, difference) == expected_sign else "opposite to the paper"
+
+
+def _per_condition(summary, column, digits=3):
+    ordered = summary.sort_values("shear_T_K")
+    return ", ".join(f"{value:.{digits}g}" for value in ordered[column])
+
+
+def paper_figure6_table(summary, correlation):
+    """The paper's claims on the heterogeneity of sheared glasses (its Sec. 3.3, Figs. 5 and
+    6), each beside what this run measured and whether the coldest-minus-warmest difference is
+    resolved (:data:`RESOLVED_STANDARD_ERRORS`) in the paper's direction.  Values are listed
+    per condition from the coldest."""
+    rows = []
+    claims = (
+        ("strain heterogeneity rises as the shear temperature falls", "M300 most heterogeneous (Fig. 5)",
+         "strain_heterogeneity", "interval η std"),
+        ("strain localises (shear banding) at the coldest condition, not the warmest",
+         "shear bands inside the cold samples (Sec. 3.3)", "window_slab_localisation_mean",
+         "window slab localisation"),
+        ("std δs over group 2 grows with heterogeneity", "largest at M300 (Fig. 6 right)",
+         "std_delta_group2_mean", "std δs group 2"),
+        ("... in excess of the thermal-against-thermal spread", "(not separated in the paper)",
+         "excess_std_delta_group2_mean", "excess group 2"),
+        ("std δs over group 1 stays flat", "flat (Fig. 6 right)", "std_delta_group1_mean", "std δs group 1"),
+    )
+    for claim, paper, column, name in claims:
+        if column not in summary:
+            continue
+        difference, error = _cold_minus_warm(summary, column)
+        expected = 0.0 if "group 1" in name else 1.0
+        verdict = _trend_verdict(difference, error, expected) if expected else \
+            ("flat" if math.isfinite(error) and abs(difference) <= RESOLVED_STANDARD_ERRORS * error else "not flat")
+        rows.append({"claim": claim, "paper": paper, "here (coldest first)": f"{name}: {_per_condition(summary, column)}",
+                     "coldest − warmest": f"{difference:.3g} ± {error:.2g}", "verdict": verdict})
+    for group in (1, 2):
+        column = f"ratio_sum_group{group}_mean"
+        rows.append({"claim": f"Σ group {group}, thermal / mechanical, is about 1", "paper": "close to 1 (Fig. 6 middle)",
+                     "here (coldest first)": _per_condition(summary, column), "coldest − warmest": "",
+                     "verdict": f"{summary[column].min():.3f}–{summary[column].max():.3f}"})
+    rows.append({"claim": "r(std δs group 2, strain heterogeneity) across conditions", "paper": "strong, positive",
+                 "here (coldest first)": f"r = {correlation['r_group2']:.2f}; excess: {correlation['r_excess_group2']:.2f}",
+                 "coldest − warmest": "", "verdict": f"{correlation['n_conditions']} conditions"})
     return pd.DataFrame(rows)
 
 
@@ -107,15 +183,27 @@ def markdown(results_dir, title, nve_drift_json=None, run_note=None, glass_trans
               glass_report.table(sub_ule_shift_table(predictions, catalogue.groupby("split")["n_atoms"].first(),
                                                      sigma_w)), ""]
     summary_path = results_dir / "heterogeneity" / "summary.parquet"
+    t_g = glass_transition_K(glass_transition_json) if glass_transition_json else (None, None)
     if summary_path.exists():
+        conditions = pd.read_parquet(summary_path)
+        correlation = json.loads((results_dir / "heterogeneity" / "correlation.json").read_text())
         parts += ["## Heterogeneity of the sheared glasses", "",
                   "Per shear temperature: the strain heterogeneity (std of the per-interval von Mises strain, "
                   "mean ± s.e. blocked by shear run) beside the cumulative one, how the interval strain is "
                   "carried (participation ratio, share of atoms above the hot threshold, slab localisation), "
                   "and the group-2 barcode spread against the thermal reference with its excess over the "
-                  "thermal-against-thermal spread.", "",
-                  glass_report.table(heterogeneity_table(pd.read_parquet(summary_path),
-                                                         pd.read_parquet(results_dir / "samples.parquet"))), ""]
+                  "thermal-against-thermal spread. Window slab localisation: the strain of each run's whole "
+                  "steady-state window, its largest slab mean over its mean (along y or x, whichever is larger; "
+                  "`figures/strain_slab_profiles.png`), mean ± s.e. over runs"
+                  + (f"; T_g = {t_g[0]:.0f} K at {t_g[1]:.0e} K/s (`benchmarks/glass_transition.py`)" if t_g[0] else "")
+                  + ".", "",
+                  glass_report.table(heterogeneity_table(conditions, pd.read_parquet(results_dir / "samples.parquet"),
+                                                         t_g[0])), "",
+                  "## Against the paper's Fig. 6", "",
+                  "Each claim of the paper on sheared glasses beside this run's values per shear temperature "
+                  f"(coldest first). A coldest-minus-warmest difference is resolved when it exceeds "
+                  f"{RESOLVED_STANDARD_ERRORS:g} combined standard errors (blocked by shear run).", "",
+                  glass_report.table(paper_figure6_table(conditions, correlation)), ""]
     curve_path = results_dir / "model" / "learning_curve.parquet"
     if curve_path.exists():
         curve = pd.read_parquet(curve_path)

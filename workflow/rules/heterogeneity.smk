@@ -40,9 +40,13 @@ rule heterogeneity_comparison:
         summary=f"{R}/heterogeneity/summary.parquet",
         pairs=f"{R}/heterogeneity/pairs.parquet",
         correlation=f"{R}/heterogeneity/correlation.json",
+        windows=f"{R}/heterogeneity/windows.parquet",
         strains=report(f"{R}/figures/strain_distributions.png", category="Heterogeneity",
                        caption="../report/strain_distributions.rst"),
         strains_svg=f"{R}/figures/strain_distributions.svg",
+        slab_profiles=report(f"{R}/figures/strain_slab_profiles.png", category="Heterogeneity",
+                             caption="../report/strain_slab_profiles.rst"),
+        slab_profiles_svg=f"{R}/figures/strain_slab_profiles.svg",
         pairs_figure=report(f"{R}/figures/barcode_pairs.png", category="Heterogeneity",
                             caption="../report/barcode_pairs.rst"),
         pairs_figure_svg=f"{R}/figures/barcode_pairs.svg",
@@ -54,6 +58,7 @@ rule heterogeneity_comparison:
     params:
         tolerance=config["heterogeneity"]["energy_tolerance_eV_per_atom"],
         reference_splits=["train", "test"],
+        n_slabs=config["heterogeneity"]["n_slabs"],
     threads: resources_for("heterogeneity_comparison")["threads"]
     resources:
         mem_mb=resources_for("heterogeneity_comparison")["mem_mb"],

@@ -16,7 +16,8 @@ table = pd.read_parquet(inputs.barcodes).merge(pd.read_parquet(inputs.catalogue)
 mech = table[table["split"] == shear.MECH_SPLIT].reset_index(drop=True)
 thermal = table[table["split"].isin(params.reference_splits)].reset_index(drop=True)
 pairs = heterogeneity.pair_table(mech, thermal, names, top["group"].to_numpy(), params.tolerance)
-summary = heterogeneity.condition_summary(pairs)
+windows = heterogeneity.window_strains(mech, lambda path: read_structure(Path(path)), params.n_slabs)
+summary = heterogeneity.condition_summary(pairs, windows=windows)
 summary.insert(1, "condition", [shear.condition_label(t) for t in summary["shear_T_K"]])
 correlation = heterogeneity.heterogeneity_correlation(summary)
 for row in summary.itertuples():
@@ -32,6 +33,7 @@ log.info("Pearson r with strain heterogeneity across conditions: group 2 %.3f (e
 record = provenance.record(snakemake.config)
 write_parquet(pairs, out.pairs, record)
 write_parquet(summary, out.summary, record)
+write_parquet(windows, out.windows, record)
 write_json(out.correlation, {**correlation, "energy_tolerance_eV_per_atom": params.tolerance,
                              "reference_splits": list(params.reference_splits),
                              "n_mech": int(len(pairs)), "n_matched": int(pairs["matched"].sum()), "provenance": record})
@@ -41,6 +43,8 @@ for temperature, rows in mech.groupby("shear_T_K"):
     arrays = [read_structure(Path(path)).arrays[heterogeneity.STRAIN_ARRAY] for path in rows["structure"]]
     strains[shear.condition_label(temperature)] = np.concatenate(arrays)
 figures.strain_distributions(strains, (out.strains, out.strains_svg))
+figures.strain_slab_profiles(windows, {t: shear.condition_label(t) for t in windows["shear_T_K"]},
+                             (out.slab_profiles, out.slab_profiles_svg))
 shown = []
 for temperature, rows in pairs[pairs["matched"]].groupby("shear_T_K"):
     closest = rows.loc[rows["delta_energy_eV_per_atom"].abs().idxmin()]
