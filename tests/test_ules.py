@@ -281,6 +281,103 @@ def test_nearest_ule_is_the_argmax_with_ties_to_the_lowest_id():
     assert np.array_equal(matched, dots.max(axis=1) >= ules.min_dot_for_threshold(0.9))
 
 
+@pytest.fixture(scope="module")
+def glass_leaders(glass_vectors, glass_thresholds):
+    """Dictionaries of the first 300 glass environments at each threshold (ULE vectors)."""
+    return {t: glass_vectors[ules.build_dictionary_reference(glass_vectors[:300], t)] for t in glass_thresholds}
+
+
+@pytest.fixture()
+def always_prune(monkeypatch):
+    """Prune every batch: the test dictionaries are small, so the bounds leave more than
+    PRUNE_MAX_FRACTION of the pairs, and batches would fall back to the plain GEMM."""
+    monkeypatch.setattr(ules, "PRUNE_MAX_FRACTION", 1.0)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 4096])
+def test_pruned_encoder_equals_the_plain_one_on_real_soap(glass_vectors, glass_thresholds, glass_leaders,
+                                                          batch_size, always_prune):
+    for threshold in glass_thresholds:
+        dictionary_vectors = glass_leaders[threshold]
+        plain = ules.nearest_ule(glass_vectors, dictionary_vectors, threshold, batch_size, prune=False)
+        pruned = ules.nearest_ule(glass_vectors, dictionary_vectors, threshold, batch_size)
+        assert np.array_equal(pruned[0], plain[0]) and np.array_equal(pruned[2], plain[2])
+        assert 0 < plain[2].sum() < len(glass_vectors)  # matched and unmatched environments
+        # M from the float64 dot rounded to float32 (≤ 1.7e-4 off as M -> 1), or from the float32
+        # GEMM's dot (its rounding, ~1e-6 here, is up to ~1e-3 in M as M -> 1).
+        exact = ules.similarity_from_dot(np.einsum("ij,ij->i", glass_vectors.astype(np.float64),
+                                                   dictionary_vectors[plain[0]].astype(np.float64)))
+        np.testing.assert_allclose(pruned[1], exact, atol=2e-4)
+        np.testing.assert_allclose(plain[1], exact, atol=1e-3)
+    # The head bounds leave few ULEs for full dots.
+    search = ules._NearestSearch(dictionary_vectors, threshold)
+    assert search.bound is not None and search.bound.n_head == ules.HEAD_FEATURES
+    vectors, squared_norms = ules._checked_unit_vectors_and_squared_norms(glass_vectors)
+    ids, dots = search._candidates(search.bound.project(vectors, squared_norms), None)
+    assert np.isfinite(dots).sum(axis=1).mean() < 0.1 * len(dictionary_vectors)
+
+
+@pytest.mark.parametrize("batch_size", [5, 4096])
+def test_pruned_encoder_settles_exact_and_near_ties_like_the_plain_one(glass_vectors, glass_thresholds,
+                                                                      glass_leaders, batch_size, always_prune):
+    """ULEs n..2n−1 are exact copies of 0..n−1 (exact ties: the lower id wins), ULEs 2n..3n−1
+    copies with their largest feature k moved by one float32 step δ, up for even ids and down
+    for odd ones (x·u changes by ±x_k·δ, ~1e-9: far inside float32 rounding, so only the exact
+    step decides)."""
+    threshold = glass_thresholds[1]
+    leaders = glass_leaders[threshold]
+    n = len(leaders)
+    largest = leaders.argmax(axis=1)
+    up = np.arange(n) % 2 == 0
+    nudged = leaders.copy()
+    nudged[np.arange(n), largest] = np.nextafter(nudged[np.arange(n), largest],
+                                                 np.where(up, np.float32(np.inf), np.float32(-np.inf)))
+    dictionary_vectors = np.concatenate([leaders, leaders, nudged])
+    plain = ules.nearest_ule(glass_vectors, dictionary_vectors, threshold, batch_size, prune=False)
+    index, _, matched = ules.nearest_ule(glass_vectors, dictionary_vectors, threshold, batch_size)
+    assert np.array_equal(index, plain[0]) and np.array_equal(matched, plain[2])
+    # The exact answer: the nearest leader i, or its nudged copy iff the step raised x·u
+    # (sign of ±x_k; 0 is a three-way tie, to i).
+    nearest_leader = ules.nearest_ule(glass_vectors, leaders, threshold, batch_size, prune=False)[0]
+    x_k = glass_vectors[np.arange(len(glass_vectors)), largest[nearest_leader]]
+    raised = np.where(up[nearest_leader], x_k, -x_k) > 0
+    assert raised.any() and not raised.all()
+    assert np.array_equal(index, np.where(raised, 2 * n + nearest_leader, nearest_leader))
+    # Each leader is nearest to itself or its raised copy.
+    own, _, own_matched = ules.nearest_ule(leaders, dictionary_vectors, threshold, batch_size)
+    assert np.array_equal(own, np.where(up, 2 * n, 0) + np.arange(n)) and own_matched.all()
+
+
+def test_pruned_encoder_matched_flag_is_exact_at_the_threshold(glass_vectors, glass_thresholds, glass_leaders,
+                                                                always_prune):
+    """Thresholds set so that d(t) is within a few float64 steps of an environment's exact dot
+    with its nearest ULE: inside the float64 rounding band, so only the exact sum decides."""
+    leaders = glass_leaders[glass_thresholds[1]]
+    vectors = glass_vectors[500:512]
+    nearest = ules.nearest_ule(vectors, leaders, 0.9, 64, prune=False)[0]
+    outcomes = []
+    for vector, ule in zip(vectors, nearest):
+        exact = sum(Fraction(float(p)) * Fraction(float(q)) for p, q in zip(vector, leaders[ule]))
+        threshold = 1 - np.sqrt((1 - float(exact)) / 2)
+        min_dot = ules.min_dot_for_threshold(threshold)
+        assert abs(float(exact) - min_dot) < 1e-14
+        _, _, matched = ules.nearest_ule(vector[None, :], leaders, threshold, 64)
+        _, _, plain_matched = ules.nearest_ule(vector[None, :], leaders, threshold, 64, prune=False)
+        assert matched[0] == plain_matched[0] == (exact >= Fraction(min_dot))
+        outcomes.append(bool(matched[0]))
+    assert any(outcomes) and not all(outcomes)
+
+
+def test_rounding_outward_to_float32_brackets_the_value():
+    values = np.random.default_rng(6).uniform(-2, 2, size=1000)
+    down = ules._round_outward(values, np.dtype(np.float32), up=False)
+    up = ules._round_outward(values, np.dtype(np.float32), up=True)
+    assert down.dtype == up.dtype == np.float32
+    assert (down <= values).all() and (up >= values).all() and (np.nextafter(down, np.float32(np.inf)) >= values).all()
+    scalar = ules._round_outward(0.1, np.dtype(np.float32), up=True)
+    assert isinstance(scalar, np.float32) and scalar >= 0.1 and scalar == np.float32(0.1)  # 0.1 rounds up
+
+
 def test_fractions_and_unmatched_share_sum_to_one(glass_vectors, glass_thresholds):
     threshold = glass_thresholds[2]
     dictionary_vectors = glass_vectors[ules.build_dictionary_reference(glass_vectors[:200], threshold)]

@@ -21,7 +21,7 @@ follows that rule, whatever order a BLAS sums in:
    and only dots still inside *that* band are summed exactly with :func:`math.fsum`
    (float32 × float32 products are exact in float64, and the sign of fsum(products − d)
    is exact).  Measured on SOAP data: 1–2 % of rows need the float64 step while building
-   (step 3 leaves them open), ~13 % while encoding at a threshold in the middle of the
+   (step 3 leaves them open), ~13 % while encoding with the plain float32 search at a threshold in the middle of the
    nearest-ULE similarities.
 3. While building, dots are first bounded from a fixed subset H of "head" features alone
    (the largest by mean square in the first batch: SOAP's weight sits in a few hundred
@@ -34,15 +34,26 @@ follows that rule, whatever order a BLAS sums in:
    added to every bound for the float64 arithmetic on them.  Measured on random-structure
    SOAP: the best 512 of 3289 features leave ‖x_T‖ ≤ 0.044, and head products are 1/6.4 of
    the work of full ones.
+4. The encoder uses the same bounds (same :class:`_HeadBound`; head = the 512 features of
+   largest mean square over the dictionary) to find each environment's nearest ULE: ULE j
+   cannot be the nearest if its upper bound is below another ULE's lower bound, since then
+   its exact dot is strictly smaller.  Over the float32 head-dot matrix H this is first
+   tested with the largest ρ of the dictionary (ULE j stays only if H_j ≥ max H − 2r, r =
+   ρₓ·max ρᵤ + E_H, the cut rounded down to float32), then with each pair's own bounds; only
+   the ULEs left (~3 per environment on the study's glasses, of thousands) get a full dot, in
+   float64, and the argmax and ``matched`` flag follow from those as in steps 2 and below
+   with E₆₄ for E₃₂.  The pruned ULEs' exact dots are below the best one's, so neither
+   result can change.
 
 So the batched dictionary equals the one-at-a-time reference bit for bit, and an
 environment that joined the dictionary (as a ULE or as a match) is always ``matched`` when
-encoded against it.  The *nearest* ULE is exact in the same way: the float32 argmax, except
-for rows where another ULE's float32 dot lies within 3·E₃₂ of the best (a near-tie), which
-are re-ranked in float64 and then exactly; exact ties go to the lowest id.  (A float32
-argmax alone would not do: the same vector at two ids gets dots differing in the last bit,
-depending on where it sits in the BLAS tiles.)  Encodings therefore do not depend on the
-BLAS library or the batch size.
+encoded against it.  The *nearest* ULE is exact in the same way: the argmax of the computed
+dots, except for rows where another ULE's dot lies within 3·E of the best (a near-tie; E =
+E₃₂ for the plain float32 search, E₆₄ for the pruned one), which are re-ranked in float64 and
+then exactly; exact ties go to the lowest id.  (A float32 argmax alone would not do: the
+same vector at two ids gets dots differing in the last bit, depending on where it sits in
+the BLAS tiles.)  Encodings therefore do not depend on the BLAS library, the batch size or
+the pruning.
 
 **Dictionary order.**  Leader clustering depends on the order of the environments: files in
 the order given (the workflow passes the training SOAP files sorted by sample id), atoms in
@@ -82,8 +93,18 @@ GRAM_BLOCK = 256
 # does not depend on it.
 FIRST_CHUNK_MIN = 32
 FIRST_CHUNK_DIVISOR = 64
-# Head features the build bounds dots with first (module docstring, step 3); performance only.
+# Head features the build and the encoder bound dots with first (module docstring, steps 3
+# and 4); performance only.
 HEAD_FEATURES = 512
+# The encoder computes the full dots of the (row, ULE) pairs its bounds leave open in blocks of
+# this many pairs.  A batch whose float32 head-dot test (module docstring, step 4) leaves more
+# than PRUNE_MAX_FRACTION of all pairs open is done with one full float32 GEMM instead: a
+# gathered pair's full dot costs the time of ~50 GEMM entries (measured, 3289 features, one
+# BLAS thread), and the pairs' own bounds then keep about half of those the first test left.
+# SOAP leaves ~5 pairs per environment to that test; vectors whose weight is not in a few
+# features (random ones) leave nearly all.  Performance only; the result is the same.
+PAIR_BLOCK = 256
+PRUNE_MAX_FRACTION = 1 / 32
 # Added to every bound computed in float64 arithmetic (terms of size <= 4, a few operations).
 ARITHMETIC_SLACK = 1e-12
 
@@ -141,12 +162,12 @@ class _Cut:
 
 
 def _round_outward(value, dtype, up):
-    rounded = dtype.type(value)
-    if up and rounded < value:
-        rounded = np.nextafter(rounded, dtype.type(np.inf))
-    if not up and rounded > value:
-        rounded = np.nextafter(rounded, dtype.type(-np.inf))
-    return rounded
+    """``value`` (float64, scalar or array) rounded to ``dtype``, up (never below it) or down
+    (never above it); a scalar gives a ``dtype`` scalar."""
+    value = np.asarray(value)
+    rounded = value.astype(dtype)
+    outward = rounded < value if up else rounded > value
+    return np.where(outward, np.nextafter(rounded, dtype.type(np.inf if up else -np.inf)), rounded)[()]
 
 
 def _exact_match(x, y, min_dot):
@@ -282,6 +303,18 @@ class _HeadBound:
                         - head_squared / (1 + _gamma(self.n_head + 1, FLOAT64_UNIT_ROUNDOFF)) + ARITHMETIC_SLACK)
         tail_norm = np.sqrt(np.maximum(rest_squared, 0.0)) * (1 + 4 * FLOAT64_UNIT_ROUNDOFF)
         return _Projected(vectors, head, tail_norm)
+
+    def reach(self, tail_products):
+        """ρₓρᵤ + E_H (float64): how far an exact dot can lie from its float32 head dot, given
+        the product ``tail_products`` of the two vectors' tail norms."""
+        return tail_products + self.error
+
+    def bracket(self, head_dots, tail_products):
+        """float64 ``(lower, upper)`` bounds of exact dots from their float32 ``head_dots``
+        and the products of the two sides' tail norms (arrays that broadcast together)."""
+        dots = head_dots.astype(np.float64)
+        reach = self.reach(tail_products)
+        return dots - reach, dots + reach
 
 
 # --------------------------------------------------------------------------- dictionary
@@ -468,23 +501,6 @@ class LeaderDictionary:
         io.write_parquet(self.to_table(), path, provenance=record)
 
 
-def _matched(batch, dictionary, dots, best, cut):
-    """Per row of ``batch``: does it match any dictionary row (exact rule)?
-
-    ``dots`` = batch @ dictionary.T in float32 and ``best`` its row maxima; only rows whose
-    best dot lies inside the rounding band are recomputed (module docstring, step 2).
-    """
-    matched = best >= cut.high
-    for row in np.flatnonzero(~matched & (best >= cut.low)):
-        matched[row] = _settle_row(batch[row], dictionary, dots[row], cut)
-    return matched
-
-
-def _settle_row(vector, dictionary, dots, cut):
-    """Exact rule for one row with no sure match, given its float32 dots with ``dictionary``."""
-    return _any_exact_match(vector, dictionary[np.flatnonzero(dots >= cut.low)], cut.min_dot)
-
-
 def _popularity_chunks(hits, preferred=None):
     """ULE ids in chunks: the ``preferred`` ones (bool mask, default none) first, then
     most-credited first, ties to the lower id.  The first chunk has
@@ -517,15 +533,12 @@ def _matched_in_chunks(batch, rows, dictionary, bound, chunks, hits=None):
     remaining = np.arange(len(rows))
     for columns in chunks:
         dots = (head if len(remaining) == len(rows) else head[remaining]) @ dictionary.head[columns].T
-        dots = dots.astype(np.float64)
-        reach = np.multiply.outer(tail_norm[remaining], dictionary.tail_norm[columns])
-        reach += bound.error
-        lower = dots - reach
+        lower, upper = bound.bracket(dots, np.multiply.outer(tail_norm[remaining], dictionary.tail_norm[columns]))
         best_at = lower.argmax(axis=1)
         sure = lower[np.arange(len(remaining)), best_at] >= bound.min_dot
         if hits is not None:
             hits += np.bincount(columns[best_at[sure]], minlength=len(hits))
-        possible = dots + reach >= bound.min_dot
+        possible = upper >= bound.min_dot
         for position in np.flatnonzero(~sure & possible.any(axis=1)):
             undecided.setdefault(remaining[position], []).append(columns[possible[position]])
         matched[remaining[sure]] = True
@@ -638,32 +651,106 @@ def threshold_for_target_size(thresholds, counts, target_size):
 
 # --------------------------------------------------------------------------- encoding
 
-def _assign(batch, dictionary_vectors, cut, dots_out=None):
-    """Nearest ULE (exact argmax, ties to the lowest id), its float32 dot, and the exact
-    ``matched`` flag, for one batch; one float32 GEMM."""
-    dots = np.matmul(batch, dictionary_vectors.T, out=dots_out)
-    rows = np.arange(len(batch))
-    float32_nearest = dots.argmax(axis=1)
-    float32_best = dots[rows, float32_nearest]
-    nearest = _settle_nearest(batch, dictionary_vectors, dots, float32_nearest, float32_best, cut)
-    matched = _matched(batch, dictionary_vectors, dots, float32_best, cut)
-    return nearest.astype(np.int32), dots[rows, nearest], matched
+class _NearestSearch:
+    """The dictionary as the encoder searches it (module docstring, step 4).
 
-
-def _settle_nearest(batch, dictionary, dots, nearest, best, cut):
-    """Exact argmax per row from the float32 one.
-
-    Any ULE whose float32 dot is below best − 3E₃₂ is surely less similar than the float32
-    argmax, so only rows with another ULE above that floor (near-ties) are recomputed, in
-    float64 and, among float64 near-ties, exactly; exact ties go to the lowest id.
+    ``prune=False`` computes every dot with one float32 GEMM per batch (the plain search);
+    ``prune=True`` (when the vectors have more than 2 × HEAD_FEATURES features) first bounds
+    every dot from the head features and computes full dots only for the ULEs that may be the
+    nearest.  Both give the same assignments: the exact argmax and the exact matched flag.
     """
-    floor = best - np.float32(3 * cut.error)
-    crowded = np.flatnonzero(np.count_nonzero(dots >= floor[:, None], axis=1) > 1)
-    nearest = nearest.copy()
-    for row in crowded:
-        candidates = np.flatnonzero(dots[row] >= floor[row])
-        nearest[row] = candidates[_exact_argmax(batch[row], dictionary[candidates])]
-    return nearest
+
+    def __init__(self, dictionary_vectors, threshold, prune=True):
+        vectors, squared_norms = _checked_unit_vectors_and_squared_norms(dictionary_vectors, source="dictionary")
+        if len(vectors) == 0:
+            raise InputError("dictionary", "ule_id", "the dictionary is empty", "rebuild it from training data")
+        self.cut = _Cut(min_dot_for_threshold(threshold), vectors.shape[1], np.dtype(np.float32),
+                        FLOAT32_UNIT_ROUNDOFF)
+        bound = _HeadBound.from_sample(vectors, HEAD_FEATURES, self.cut.min_dot) if prune else None
+        self.bound = bound if bound is not None and bound.features is not None else None
+        self.vectors = vectors
+        if self.bound is not None:
+            self.ules = self.bound.project(vectors, squared_norms)
+            self.largest_tail_norm = float(self.ules.tail_norm.max())
+            self.cut64 = _Cut(self.cut.min_dot, vectors.shape[1], np.dtype(np.float64), FLOAT64_UNIT_ROUNDOFF)
+
+    def __len__(self):
+        return len(self.vectors)
+
+    def assign(self, batch, squared_norms, scratch=None):
+        """Nearest ULE (int32, exact argmax, ties to the lowest id), its float32 dot and the
+        exact ``matched`` flag for each row of ``batch`` (checked unit vectors, float32
+        ``squared_norms``).  ``scratch``: optional float32 [len(batch), n_ules] work array."""
+        if self.bound is not None:
+            candidates = self._candidates(self.bound.project(batch, squared_norms), scratch)
+            if candidates is not None:
+                return _decide(batch, self.vectors, *candidates, self.cut64)
+        dots = np.matmul(batch, self.vectors.T, out=scratch)
+        return _decide(batch, self.vectors, np.broadcast_to(np.arange(len(self)), dots.shape), dots, self.cut)
+
+    def _candidates(self, batch, scratch):
+        """The ULEs that may be nearest to each row of ``batch`` (a :class:`_Projected`) and
+        their full dots in float64, as padded arrays ``(ids int64 [n, k], dots float64 [n, k])``:
+        each row's ids ascending, then padding (dot −inf).  None if the first test below
+        leaves more than ``PRUNE_MAX_FRACTION`` of the pairs.
+
+        ULE j is ruled out when its upper bound is below another ULE's lower bound (step 4).
+        First, in float32 over the whole head-dot matrix H: every reach is at most
+        r = ρₓ·max ρᵤ + E_H, so j can only stay if H_j ≥ max H − 2r (cut rounded down);
+        then the bounds of the pairs left, with each ULE's own ρᵤ.
+        """
+        n_rows = len(batch.vectors)
+        head = np.matmul(batch.head, self.ules.head.T, out=scratch)
+        top = head.max(axis=1).astype(np.float64)
+        floor = _round_outward(top - 2 * self.bound.reach(batch.tail_norm * self.largest_tail_norm)
+                               - ARITHMETIC_SLACK, np.dtype(np.float32), up=False)
+        open_pairs = head >= floor[:, None]
+        if np.count_nonzero(open_pairs) > PRUNE_MAX_FRACTION * open_pairs.size:
+            return None
+        # (flatnonzero, as np.nonzero of a 2-D mask is many times slower; every row keeps its
+        # largest head dot, so each row has a pair)
+        rows, ids = np.divmod(np.flatnonzero(open_pairs), head.shape[1])
+        lower, upper = self.bound.bracket(head[rows, ids], batch.tail_norm[rows] * self.ules.tail_norm[ids])
+        starts = np.flatnonzero(np.diff(rows, prepend=-1))
+        keep = upper >= np.maximum.reduceat(lower, starts)[rows]
+        rows, ids = rows[keep], ids[keep]
+        full = np.empty(len(rows), dtype=np.float64)
+        for start in range(0, len(rows), PAIR_BLOCK):
+            pairs = slice(start, start + PAIR_BLOCK)
+            full[pairs] = np.einsum("ij,ij->i", batch.vectors[rows[pairs]], self.vectors[ids[pairs]],
+                                    dtype=np.float64)
+        counts = np.bincount(rows, minlength=n_rows)
+        column = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+        padded_ids = np.zeros((n_rows, counts.max()), dtype=np.int64)
+        padded_dots = np.full((n_rows, counts.max()), -np.inf)
+        padded_ids[rows, column] = ids
+        padded_dots[rows, column] = full
+        return padded_ids, padded_dots
+
+
+def _decide(batch, dictionary, ids, dots, cut):
+    """Nearest ULE (exact argmax, ties to the lowest id), its dot (float32), and the exact
+    ``matched`` flag per row of ``batch``, given ``dots`` with the ULEs ``ids`` (both [n, k];
+    each row's ids ascending, and holding every ULE that may be the nearest; entries of dot
+    −inf are padding), computed in float32 or float64 with ``cut`` of that precision.
+
+    Nearest: any ULE whose dot is below the row's best − 3E (E = ``cut.error``) is surely less
+    similar than the argmax of the dots, so only rows with another ULE above that floor
+    (near-ties) are recomputed, in float64 and, among float64 near-ties, exactly.  Matched:
+    only rows whose best dot lies inside the rounding band are recomputed (module docstring,
+    step 2).
+    """
+    rows = np.arange(len(batch))
+    position = dots.argmax(axis=1)
+    best = dots[rows, position]
+    floor = best - dots.dtype.type(3 * cut.error)
+    for row in np.flatnonzero(np.count_nonzero(dots >= floor[:, None], axis=1) > 1):
+        near = np.flatnonzero(dots[row] >= floor[row])
+        position[row] = near[_exact_argmax(batch[row], dictionary[ids[row, near]])]
+    matched = best >= cut.high
+    for row in np.flatnonzero(~matched & (best >= cut.low)):
+        matched[row] = _any_exact_match(batch[row], dictionary[ids[row, dots[row] >= cut.low]], cut.min_dot)
+    return ids[rows, position].astype(np.int32), dots[rows, position].astype(np.float32), matched
 
 
 def _exact_argmax(x, rows):
@@ -680,34 +767,29 @@ def _exact_argmax(x, rows):
     return winner
 
 
-def _encoder_cut(dictionary_vectors, threshold):
-    if len(dictionary_vectors) == 0:
-        raise InputError("dictionary", "ule_id", "the dictionary is empty", "rebuild it from training data")
-    return _Cut(min_dot_for_threshold(threshold), dictionary_vectors.shape[1], np.dtype(np.float32),
-                FLOAT32_UNIT_ROUNDOFF)
-
-
-def nearest_ule(unit_vectors, dictionary_vectors, threshold, batch_size):
+def nearest_ule(unit_vectors, dictionary_vectors, threshold, batch_size, prune=True):
     """Each environment's most similar ULE.
 
     Returns ``(ule_index int32 [n], similarity float32 [n], matched bool [n])``: the ULE of
-    largest exact dot product (ties: lowest id), its similarity M (from the float32 dot, so
-    within ~2e-4 of the exact M as M → 1, where dM/d(dot) diverges), and whether M ≥
-    ``threshold`` (exact rule, module docstring).  One float32 GEMM per ``batch_size`` rows;
-    near-ties and near-threshold rows are re-checked as described there.
+    largest exact dot product (ties: lowest id), its similarity M (float32, from the dot
+    computed in float64 and rounded to float32, so within ~2e-4 of the exact M as M → 1, where
+    dM/d(dot) diverges; from the float32 GEMM's dot for ``prune=False`` or when a batch falls
+    back to it, within ~1e-3), and whether M ≥ ``threshold`` (exact rule, module docstring).  Per ``batch_size`` rows: one float32 GEMM
+    of the head features, then full dots only where the bounds leave a ULE in the running
+    (step 4); ``prune=False`` does one full float32 GEMM instead (same result, for tests and
+    benchmarks).  Near-ties and near-threshold rows are re-checked as described there.
     """
-    vectors = _checked_unit_vectors(unit_vectors)
-    dictionary_vectors = _checked_unit_vectors(dictionary_vectors, source="dictionary")
-    cut = _encoder_cut(dictionary_vectors, threshold)
+    vectors, squared_norms = _checked_unit_vectors_and_squared_norms(unit_vectors)
+    search = _NearestSearch(dictionary_vectors, threshold, prune)
     n_rows = len(vectors)
     ule_index = np.empty(n_rows, dtype=np.int32)
     best_dot = np.empty(n_rows, dtype=np.float32)
     matched = np.empty(n_rows, dtype=bool)
-    scratch = np.empty((min(batch_size, n_rows), len(dictionary_vectors)), dtype=np.float32)
+    scratch = np.empty((min(batch_size, n_rows), len(search)), dtype=np.float32)
     for start in range(0, n_rows, batch_size):
         stop = min(start + batch_size, n_rows)
-        ule_index[start:stop], best_dot[start:stop], matched[start:stop] = _assign(
-            vectors[start:stop], dictionary_vectors, cut, scratch[:stop - start])
+        ule_index[start:stop], best_dot[start:stop], matched[start:stop] = search.assign(
+            vectors[start:stop], squared_norms[start:stop], scratch[:stop - start])
     return ule_index, similarity_from_dot(best_dot), matched
 
 
@@ -759,9 +841,8 @@ def encode_files(paths, sample_ids, dictionary_path, threshold, batch_size, log_
     if not math.isnan(dictionary.threshold) and not math.isclose(dictionary.threshold, threshold):
         log.warning("encoding at threshold %s, but the dictionary was built at %s",
                     threshold, dictionary.threshold)
-    vectors = dictionary.unit_vectors
-    n_ules, n_samples = len(vectors), len(paths)
-    cut = _encoder_cut(vectors, threshold)
+    search = _NearestSearch(dictionary.unit_vectors, threshold)
+    n_ules, n_samples = len(search), len(paths)
     expected_ids = np.asarray(sample_ids, dtype=object)
     nearest_counts = np.zeros((n_samples, n_ules), dtype=np.int64)
     matched_counts = np.zeros((n_samples, n_ules), dtype=np.int64)
@@ -776,8 +857,9 @@ def encode_files(paths, sample_ids, dictionary_path, threshold, batch_size, log_
             file_index = batch.file_index[wrong[0]]
             raise InputError(paths[file_index], "sample_id", f"holds {batch.sample_ids[wrong[0]]!r}, "
                              f"expected {sample_ids[file_index]!r}", "pass paths and sample ids in the same order")
-        vectors_batch = _checked_unit_vectors(batch.unit_vectors, source=paths[batch.file_index[0]])
-        ule_index, best_dot, matched = _assign(vectors_batch, vectors, cut, scratch[:len(vectors_batch)])
+        vectors_batch, squared_norms = _checked_unit_vectors_and_squared_norms(
+            batch.unit_vectors, source=paths[batch.file_index[0]])
+        ule_index, best_dot, matched = search.assign(vectors_batch, squared_norms, scratch[:len(vectors_batch)])
         atom_pieces.append(pd.DataFrame({"sample_id": batch.sample_ids, "atom": batch.atoms, "ule_id": ule_index,
                                          "similarity": similarity_from_dot(best_dot), "matched": matched}))
         # A batch covers a contiguous run of files: count per (file, ULE) in one bincount.
