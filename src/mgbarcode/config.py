@@ -70,6 +70,21 @@ def validate(config, source="config"):
     return config
 
 
+def _check_md_engine(engine, source):
+    """``md.engine``: ``python`` or a command line a shell would split (balanced quotes).  Whether
+    its program exists is checked where it runs (:mod:`mgbarcode.lammps_engine`), not here: the
+    machine that plans the workflow need not have it."""
+    import shlex
+
+    if engine is None:
+        return
+    try:
+        shlex.split(engine)
+    except ValueError as error:
+        raise InputError(source, "md.engine", f"'{engine}' is not a command line: {error}",
+                         "balance the quotes, or give python (LAMMPS' Python module)")
+
+
 def _is_number(text):
     try:
         float(text)
@@ -83,6 +98,7 @@ def _check_cross_fields(config, source):
         raise InputError(source, "md.minimize.cell", "relaxed with md.ensemble nvt: the anneals and shear runs "
                          "that start from an IS would leave md.number_density_per_A3 for the IS's relaxed volume",
                          "set md.minimize.cell: fixed for a fixed-density protocol, or md.ensemble: npt")
+    _check_md_engine(config["md"].get("engine"), source)
     thermal = config["thermal"]
     melt = thermal["melt_temperature_K"]
     for i, temperature in enumerate(thermal["anneal_temperatures_K"]):

@@ -326,30 +326,40 @@ def cell_matrix(lmp):
     return cell, np.array(boxlo)
 
 
-def current_atoms(lmp, type_elements, with_results=True):
-    """The configuration as an ASE ``Atoms`` (positions wrapped into the cell, origin at 0).
-
-    With ``with_results`` the atoms carry a ``SinglePointCalculator`` holding the total
-    potential energy (eV), the per-atom energies (eV) and the forces (eV/Å) of the last
-    evaluation, so extended-XYZ output keeps them.
+def atoms_from_state(type_elements, types, positions_A, cell_A, energy_eV=None, energies_eV=None,
+                     forces_eV_per_A=None):
+    """An ASE ``Atoms`` from a LAMMPS configuration ordered by atom id: ``types`` (1-based),
+    ``positions_A`` relative to the box origin (wrapped into the cell here) and ``cell_A``
+    (rows, as :func:`cell_matrix`).  With ``energy_eV`` it carries a ``SinglePointCalculator``
+    holding that total potential energy (eV), the per-atom energies (eV) and the forces (eV/Å),
+    so extended-XYZ output keeps them; a non-finite energy raises ``RuntimeError``.
     """
     from ase import Atoms
     from ase.calculators.singlepoint import SinglePointCalculator
 
+    atoms = Atoms(symbols=[type_elements[t - 1] for t in types], positions=positions_A, cell=cell_A, pbc=True)
+    atoms.wrap()
+    if energy_eV is not None:
+        if not math.isfinite(energy_eV):
+            raise RuntimeError(f"LAMMPS energy is {energy_eV}: the configuration blew up")
+        atoms.calc = SinglePointCalculator(atoms, energy=energy_eV, energies=energies_eV, forces=forces_eV_per_A)
+    return atoms
+
+
+def current_atoms(lmp, type_elements, with_results=True):
+    """The configuration as an ASE ``Atoms`` (positions wrapped into the cell, origin at 0).
+
+    With ``with_results`` the atoms carry the total potential energy (eV), the per-atom
+    energies (eV) and the forces (eV/Å) of the last evaluation (:func:`atoms_from_state`).
+    """
     cell, origin = cell_matrix(lmp)
     types = gather_per_atom(lmp, "type", int, 1)[:, 0]
     positions = gather_per_atom(lmp, "x", float, 3) - origin
-    atoms = Atoms(symbols=[type_elements[t - 1] for t in types], positions=positions, cell=cell, pbc=True)
-    atoms.wrap()
-    if with_results:
-        energy = float(lmp.get_thermo("pe"))
-        if not math.isfinite(energy):
-            raise RuntimeError(f"LAMMPS energy is {energy}: the configuration blew up")
-        energies = gather_per_atom(lmp, "c_pe_atom", float, 1)[:, 0]
-        forces = gather_per_atom(lmp, "f", float, 3)
-        atoms.calc = SinglePointCalculator(atoms, energy=energy,
-                                           energies=energies, forces=forces)
-    return atoms
+    if not with_results:
+        return atoms_from_state(type_elements, types, positions, cell)
+    return atoms_from_state(type_elements, types, positions, cell, energy_eV=float(lmp.get_thermo("pe")),
+                            energies_eV=gather_per_atom(lmp, "c_pe_atom", float, 1)[:, 0],
+                            forces_eV_per_A=gather_per_atom(lmp, "f", float, 3))
 
 
 def max_force(atoms):
@@ -357,29 +367,34 @@ def max_force(atoms):
     return float(np.linalg.norm(atoms.calc.results["forces"], axis=1).max())
 
 
-def load_atoms(lmp, atoms, type_elements):
-    """Create a LAMMPS box and atoms from an ASE ``Atoms`` (any triclinic cell).
-
-    The cell is first brought to LAMMPS' lower-triangular form by a rotation, which
-    leaves every distance, hence every energy and descriptor, unchanged.
-    """
+def lammps_configuration(atoms, type_elements):
+    """An ASE ``Atoms`` (any triclinic cell) in LAMMPS' form: the cell rotated to lower-triangular
+    rows (a along x, b in the xy-plane: every distance, hence every energy and descriptor, is
+    unchanged), the positions (Å) in that cell, the 1-based LAMMPS types, and whether the box
+    has tilt factors.  Raises :class:`InputError` for a species not in ``type_elements``."""
     from ase.geometry import cellpar_to_cell
 
-    cellpar = atoms.cell.cellpar()
-    lammps_cell = cellpar_to_cell(cellpar)  # a along x, b in xy-plane: lower triangular rows
-    scaled = atoms.get_scaled_positions(wrap=True)
-    positions = scaled @ lammps_cell
-    (lx, _, _), (xy, ly, _), (xz, yz, lz) = lammps_cell
+    lammps_cell = cellpar_to_cell(atoms.cell.cellpar())
+    positions = atoms.get_scaled_positions(wrap=True) @ lammps_cell
+    (_, _, _), (xy, _, _), (xz, yz, _) = lammps_cell
     triclinic = any(abs(v) > 1e-12 for v in (xy, xz, yz))
-    region = f"region cell prism 0 {lx} 0 {ly} 0 {lz} {xy} {xz} {yz}" if triclinic else \
-        f"region cell block 0 {lx} 0 {ly} 0 {lz}"
-    lmp.commands_list(["boundary p p p", region, f"create_box {len(type_elements)} cell"])
     try:
         types = np.array([type_elements.index(s) + 1 for s in atoms.get_chemical_symbols()], dtype=np.int32)
     except ValueError:
         unknown = sorted(set(atoms.get_chemical_symbols()) - set(type_elements))
         raise InputError("structure", "species", f"{unknown} not in the potential's elements {list(type_elements)}",
                          "use a potential covering these elements or a structure of the configured alloy")
+    return lammps_cell, positions, types, triclinic
+
+
+def load_atoms(lmp, atoms, type_elements):
+    """Create a LAMMPS box and atoms from an ASE ``Atoms`` (any triclinic cell), in the form of
+    :func:`lammps_configuration`."""
+    lammps_cell, positions, types, triclinic = lammps_configuration(atoms, type_elements)
+    (lx, _, _), (xy, ly, _), (xz, yz, lz) = lammps_cell
+    region = f"region cell prism 0 {lx} 0 {ly} 0 {lz} {xy} {xz} {yz}" if triclinic else \
+        f"region cell block 0 {lx} 0 {ly} 0 {lz}"
+    lmp.commands_list(["boundary p p p", region, f"create_box {len(type_elements)} cell"])
     lmp.create_atoms(len(atoms), None, types.tolist(), positions.ravel().tolist())
 
 

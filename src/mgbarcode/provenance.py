@@ -28,12 +28,16 @@ def sha256_file(path, chunk_bytes=1 << 20):
 # holds its own settings), not what the pipeline's chain computes: left out of the hash so that
 # the same science in another results folder or on a cluster has the same hash.
 EXECUTION_KEYS = ("results_dir", "jobs", "resources", "domain", "learning_curve")
+# md.engine says which LAMMPS runs the same input (mgbarcode.lammps_engine), as threads do.
+EXECUTION_MD_KEYS = ("engine",)
 
 
 def config_hash(config):
     """Hex SHA-256 of the config as canonical JSON (key order does not matter), without
-    :data:`EXECUTION_KEYS`."""
+    :data:`EXECUTION_KEYS` and :data:`EXECUTION_MD_KEYS`."""
     science = {key: value for key, value in config.items() if key not in EXECUTION_KEYS}
+    if isinstance(science.get("md"), dict):
+        science["md"] = {key: value for key, value in science["md"].items() if key not in EXECUTION_MD_KEYS}
     canonical = json.dumps(science, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -18,12 +18,11 @@ Units: Å, eV, ps, K, K/s, GPa (bar inside LAMMPS).
 
 import logging
 import math
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import md
+from . import lammps_engine, md
 from .relaxation import relaxation_time, self_intermediate_scattering, unwrap
 
 log = logging.getLogger(__name__)
@@ -43,6 +42,7 @@ class MDSettings:
     neighbor_skin_A: float
     minimize: dict
     repeats: dict  # energy_tol_eV_per_atom, position_tol_A: when two IS are one basin (basins)
+    engine: str = lammps_engine.PYTHON_MODULE  # where LAMMPS runs (mgbarcode.lammps_engine)
 
     @classmethod
     def from_config(cls, md_config):
@@ -201,10 +201,25 @@ def md_state_commands():
     return [f"variable {MD_PRESSURE_VARIABLE} equal $(press)", f"variable {MD_DENSITY_VARIABLE} equal $(atoms/vol)"]
 
 
-def read_md_state(lmp):
-    """What :func:`md_state_commands` kept: ``md_pressure_GPa`` and ``md_number_density_per_A3``."""
-    return {"md_pressure_GPa": lmp.extract_variable(MD_PRESSURE_VARIABLE) / md.BAR_PER_GPA,
-            "md_number_density_per_A3": lmp.extract_variable(MD_DENSITY_VARIABLE)}
+MD_STATE_VARIABLES = (MD_PRESSURE_VARIABLE, MD_DENSITY_VARIABLE)
+
+
+def is_read(sample_id, md_state=True):
+    """The read after a segment that ends at an IS (:class:`mgbarcode.lammps_engine.Read`), with
+    what :func:`md_state_commands` kept unless ``md_state`` is false."""
+    return lammps_engine.Read(structure=True, tag=sample_id, variables=MD_STATE_VARIABLES if md_state else ())
+
+
+def md_state(readback):
+    """What :func:`md_state_commands` kept, from a readback of :func:`is_read`:
+    ``md_pressure_GPa`` and ``md_number_density_per_A3``."""
+    return {"md_pressure_GPa": readback.variables[MD_PRESSURE_VARIABLE] / md.BAR_PER_GPA,
+            "md_number_density_per_A3": readback.variables[MD_DENSITY_VARIABLE]}
+
+
+def engine_of(settings, engine=None):
+    """``engine`` if given, else the one ``settings.engine`` (``md.engine``) names."""
+    return engine if engine is not None else lammps_engine.for_setting(settings.engine)
 
 
 def _melt_commands(trajectory, settings, potential):
@@ -258,34 +273,34 @@ def thermal_protocol(trajectory, settings, potential):
         carry = drop_state_commands("snapshot") + ["unfix integrate"]
 
 
-def run_thermal_trajectory(trajectory, settings, potential, log_file=None, threads=1):
+def run_thermal_trajectory(trajectory, settings, potential, log_file=None, threads=1, engine=None):
     """Melt, quench, minimise; then anneal and minimise snapshots.  Returns ``InherentStructure``s.
 
     The melt starts from random positions, relaxed briefly to remove close contacts, then
     held at ``melt_temperature_K``; the quench lowers the thermostat target linearly; each
-    anneal starts from the quenched IS with fresh velocities at its temperature.
+    anneal starts from the quenched IS with fresh velocities at its temperature.  ``engine``
+    (:mod:`mgbarcode.lammps_engine`) runs the segments; default: the one ``settings.engine`` names.
     """
-    type_elements = list(potential.elements)
+    plan = trajectory.sample_plan()
+    steps = (lammps_engine.Step(segment, is_read(sample_id)) for (sample_id, *_), segment in
+             zip(plan, thermal_protocol(trajectory, settings, potential)))
+    readbacks = engine_of(settings, engine).run(steps, trajectory.trajectory_id, potential.elements,
+                                                log_file=log_file, threads=threads)
     structures = []
-    started = time.perf_counter()
-    with md.lammps_session(log_file, preamble=False, threads=threads) as lmp:
-        segments = thermal_protocol(trajectory, settings, potential)
-        for (sample_id, protocol, anneal_t, anneal_time), segment in zip(trajectory.sample_plan(), segments):
-            md.run_commands(lmp, segment, trajectory.trajectory_id, log_file)
-            atoms = md.current_atoms(lmp, type_elements)
-            structures.append(InherentStructure(sample_id, atoms, {
-                "protocol": protocol, "anneal_T_K": anneal_t, "anneal_time_ps": anneal_time,
-                **read_md_state(lmp), "pressure_GPa": md.pressure_GPa(lmp)}))
-            settings.pressure_warning(sample_id, structures[-1].meta["pressure_GPa"])
-            _log_is(structures[-1], started)
+    for (sample_id, protocol, anneal_t, anneal_time), readback in zip(plan, readbacks):
+        structures.append(InherentStructure(sample_id, readback.atoms, {
+            "protocol": protocol, "anneal_T_K": anneal_t, "anneal_time_ps": anneal_time,
+            **md_state(readback), "pressure_GPa": readback.pressure_GPa}))
+        settings.pressure_warning(sample_id, structures[-1].meta["pressure_GPa"])
+        _log_is(structures[-1])
     return structures
 
 
-def _log_is(structure, started):
+def _log_is(structure):
     atoms, meta = structure.atoms, structure.meta
-    log.info("%s: E_IS = %.5f eV/atom, P_IS = %.3f GPa, P_MD = %.2f GPa (%s, %.1f s elapsed)", structure.sample_id,
+    log.info("%s: E_IS = %.5f eV/atom, P_IS = %.3f GPa, P_MD = %.2f GPa (%s)", structure.sample_id,
              atoms.get_potential_energy() / len(atoms), meta["pressure_GPa"], meta["md_pressure_GPa"],
-             meta["protocol"], time.perf_counter() - started)
+             meta["protocol"])
 
 
 @dataclass(frozen=True)
@@ -342,100 +357,114 @@ class LadderTrajectory:
         return plan
 
 
-class _FrameRecorder:
-    """Positions, cell origins and shapes, and pressures of a running LAMMPS session, one frame
-    every ``frame_steps`` MD steps of the level, however its runs are split."""
+class _FrameSchedule:
+    """The MD runs of one level, split so that a frame (positions, cell, pressure) is read every
+    ``frame_steps`` steps of the level, however its runs are split; frames are tagged ``tag``."""
 
-    def __init__(self, frame_steps):
-        self.frame_steps = frame_steps
+    def __init__(self, frame_steps, tag):
+        self.frame_steps, self.tag = frame_steps, tag
         self.phase = 0  # steps since the last frame
-        self.positions, self.cells, self.pressures_GPa = [], [], []
 
-    def record(self, lmp):
-        cell, origin = md.cell_matrix(lmp)
-        # The barostat scales the box about its centre, so the origin moves: positions are
-        # taken relative to it before they are unwrapped in cell coordinates.
-        self.positions.append(md.gather_per_atom(lmp, "x", float, 3) - origin)
-        self.cells.append(cell)
-        self.pressures_GPa.append(md.pressure_GPa(lmp))
-
-    def run(self, lmp, steps, run_name, log_file):
-        """Run ``steps`` MD steps, recording a frame at every multiple of ``frame_steps``.  The
-        first chunk sets the run up (a fix or the state may have changed since the last run)."""
+    def steps(self, steps):
+        """The :class:`mgbarcode.lammps_engine.Step`s running ``steps`` MD steps.  The first
+        chunk sets the run up (a fix or the state may have changed since the last run)."""
         first = True
         while steps > 0:
             chunk = min(self.frame_steps - self.phase, steps)
             # pre no: nothing changed since the last chunk, so LAMMPS need not set the run up again.
-            md.run_commands(lmp, [f"run {chunk}" + (" post no" if first else " pre no post no")], run_name, log_file)
+            command = f"run {chunk}" + (" post no" if first else " pre no post no")
             first, steps, self.phase = False, steps - chunk, self.phase + chunk
+            read = None
             if self.phase == self.frame_steps:
-                self.record(lmp)
+                read = lammps_engine.Read(structure=False, tag=self.tag)
                 self.phase = 0
+            yield lammps_engine.Step([command], read)
 
 
-def _recorded_window_ps(recorder, trajectory):
+def _frames_tag(level):
+    return ("frames", level)
+
+
+def ladder_protocol(trajectory, settings, potential):
+    """The ladder protocol as :class:`mgbarcode.lammps_engine.Step`s: melt, then at each parent
+    temperature equilibrate (frames recorded from half-way), take snapshots and minimise each
+    (an IS read tagged with its sample id), continuing the dynamics from the state kept before."""
+    plan = iter(trajectory.sample_plan())
+    frame_steps = settings.steps(trajectory.frame_interval_ps)
+    yield lammps_engine.Step(_melt_commands(trajectory, settings, potential))
+    for level, (temperature, t_eq, interval) in enumerate(trajectory.levels()):
+        yield lammps_engine.Step([settings.thermostat_fix(temperature, temperature)])
+        transient = settings.steps(t_eq / 2.0)
+        yield lammps_engine.Step([f"run {transient} post no"])
+        frames = _FrameSchedule(frame_steps, _frames_tag(level))
+        yield from frames.steps(settings.steps(t_eq) - transient)
+        for _ in range(trajectory.snapshots_per_level):
+            yield from frames.steps(settings.steps(interval))
+            sample_id = next(plan)[0]
+            yield lammps_engine.Step(md_state_commands() + save_state_commands("snapshot")
+                                     + settings.inherent_structure_commands(), is_read(sample_id))
+            yield lammps_engine.Step(restore_state_commands("snapshot") + drop_state_commands("snapshot"))
+        yield lammps_engine.Step(["unfix integrate"])
+
+
+def _recorded_window_ps(frames, trajectory):
     """Half the recorded time of a level: the longest lag F_s is computed at."""
-    return 0.5 * len(recorder.positions) * trajectory.frame_interval_ps
+    return 0.5 * len(frames) * trajectory.frame_interval_ps
 
 
-def run_ladder_trajectory(trajectory, settings, potential, log_file=None, threads=1):
-    """Melt, then at each parent temperature equilibrate, take snapshots and minimise them.
+def run_ladder_trajectory(trajectory, settings, potential, log_file=None, threads=1, engine=None):
+    """Melt, then at each parent temperature equilibrate, take snapshots and minimise them
+    (:func:`ladder_protocol`, run by ``engine``, default the one ``settings.engine`` names).
     Returns ``InherentStructure``s whose ``meta`` holds the parent temperature, the level's
     measured τα and snapshot spacing (ps), its equilibration time, the mean MD pressure of the
     level and the IS pressure (GPa).
     """
-    type_elements = list(potential.elements)
-    structures = []
-    started = time.perf_counter()
     name = trajectory.trajectory_id
+    readbacks = engine_of(settings, engine).run(ladder_protocol(trajectory, settings, potential), name,
+                                                potential.elements, log_file=log_file, threads=threads)
+    by_tag = {}
+    for readback in readbacks:
+        by_tag.setdefault(readback.tag, []).append(readback)
+    structures = []
     plan = iter(trajectory.sample_plan())
     frame_steps = settings.steps(trajectory.frame_interval_ps)
-    with md.lammps_session(log_file, preamble=False, threads=threads) as lmp:
-        md.run_commands(lmp, _melt_commands(trajectory, settings, potential), name, log_file)
-        for temperature, t_eq, interval in trajectory.levels():
-            md.run_commands(lmp, [settings.thermostat_fix(temperature, temperature)], name, log_file)
-            transient = settings.steps(t_eq / 2.0)
-            md.run_commands(lmp, [f"run {transient} post no"], name, log_file)
-            recorder = _FrameRecorder(frame_steps)
-            recorder.run(lmp, settings.steps(t_eq) - transient, name, log_file)
-            level = []
-            for _ in range(trajectory.snapshots_per_level):
-                recorder.run(lmp, settings.steps(interval), name, log_file)
-                sample_id, protocol, parent_t, _ = next(plan)
-                md.run_commands(lmp, md_state_commands() + save_state_commands("snapshot")
-                                + settings.inherent_structure_commands(), name, log_file)
-                atoms = md.current_atoms(lmp, type_elements)
-                level.append(InherentStructure(sample_id, atoms, {
-                    "protocol": protocol, "parent_T_K": parent_t, "snapshot_spacing_ps": float(interval),
-                    "md_number_density_per_A3": read_md_state(lmp)["md_number_density_per_A3"],
-                    "pressure_GPa": md.pressure_GPa(lmp)}))
-                settings.pressure_warning(sample_id, level[-1].meta["pressure_GPa"])
-                md.run_commands(lmp, restore_state_commands("snapshot") + drop_state_commands("snapshot"),
-                                name, log_file)
-            md.run_commands(lmp, ["unfix integrate"], name, log_file)
-            positions = unwrap(np.array(recorder.positions), np.array(recorder.cells))
-            tau_alpha = relaxation_time(*self_intermediate_scattering(
-                positions, frame_steps * settings.timestep_ps, trajectory.wavenumber_per_A))
-            md_pressure = float(np.mean(recorder.pressures_GPa))
-            for structure in level:
-                structure.meta.update(tau_alpha_ps=tau_alpha, md_pressure_GPa=md_pressure,
-                                      equilibration_time_ps=float(t_eq))
-                _log_is(structure, started)
-            if not tau_alpha <= interval:
-                measured = f"{tau_alpha:.2f} ps" if tau_alpha >= 0 else \
-                    f"longer than the {_recorded_window_ps(recorder, trajectory):.1f} ps window recorded"
-                log.warning("%s at %g K: snapshots %g ps apart but tau_alpha is %s: they are not "
-                            "independent; lengthen thermal.ladder.snapshot_intervals_ps (and the equilibration) "
-                            "or raise the parent temperature", name, temperature, interval, measured)
-            log.info("%s: level %g K, tau_alpha %.2f ps, mean P_MD %.3f GPa, density %.5f /A^3", name, temperature,
-                     tau_alpha, md_pressure, trajectory.n_atoms / float(np.mean([abs(np.linalg.det(c)) for c in recorder.cells])))
-            structures.extend(level)
+    for level_index, (temperature, t_eq, interval) in enumerate(trajectory.levels()):
+        level = []
+        for _ in range(trajectory.snapshots_per_level):
+            sample_id, protocol, parent_t, _ = next(plan)
+            readback, = by_tag[sample_id]
+            level.append(InherentStructure(sample_id, readback.atoms, {
+                "protocol": protocol, "parent_T_K": parent_t, "snapshot_spacing_ps": float(interval),
+                "md_number_density_per_A3": md_state(readback)["md_number_density_per_A3"],
+                "pressure_GPa": readback.pressure_GPa}))
+            settings.pressure_warning(sample_id, level[-1].meta["pressure_GPa"])
+        frames = by_tag.get(_frames_tag(level_index), [])
+        positions = unwrap(np.array([f.positions_A for f in frames]), np.array([f.cell_A for f in frames]))
+        tau_alpha = relaxation_time(*self_intermediate_scattering(
+            positions, frame_steps * settings.timestep_ps, trajectory.wavenumber_per_A))
+        md_pressure = float(np.mean([f.pressure_GPa for f in frames]))
+        for structure in level:
+            structure.meta.update(tau_alpha_ps=tau_alpha, md_pressure_GPa=md_pressure,
+                                  equilibration_time_ps=float(t_eq))
+            _log_is(structure)
+        if not tau_alpha <= interval:
+            measured = f"{tau_alpha:.2f} ps" if tau_alpha >= 0 else \
+                f"longer than the {_recorded_window_ps(frames, trajectory):.1f} ps window recorded"
+            log.warning("%s at %g K: snapshots %g ps apart but tau_alpha is %s: they are not "
+                        "independent; lengthen thermal.ladder.snapshot_intervals_ps (and the equilibration) "
+                        "or raise the parent temperature", name, temperature, interval, measured)
+        log.info("%s: level %g K, tau_alpha %.2f ps, mean P_MD %.3f GPa, density %.5f /A^3", name, temperature,
+                 tau_alpha, md_pressure, trajectory.n_atoms / float(np.mean([abs(np.linalg.det(f.cell_A))
+                                                                            for f in frames])))
+        structures.extend(level)
     return structures
 
-def run_history(trajectory, settings, potential, log_file=None, threads=1):
-    """Run the protocol of ``trajectory`` (quench or ladder); returns its ``InherentStructure``s."""
+
+def run_history(trajectory, settings, potential, log_file=None, threads=1, engine=None):
+    """Run the protocol of ``trajectory`` (quench or ladder) with ``engine`` (default: the one
+    ``settings.engine`` names); returns its ``InherentStructure``s."""
     runner = run_ladder_trajectory if isinstance(trajectory, LadderTrajectory) else run_thermal_trajectory
-    return runner(trajectory, settings, potential, log_file=log_file, threads=threads)
+    return runner(trajectory, settings, potential, log_file=log_file, threads=threads, engine=engine)
 
 
 # The history of a sample: protocol, cooling rate (quench), anneal temperature and time

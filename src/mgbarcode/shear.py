@@ -19,14 +19,13 @@ Units: Å, eV, ps, K, 1/ps (strain rates).
 
 import logging
 import math
-import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from . import md
+from . import lammps_engine, md
 from .errors import InputError
 from .heterogeneity import STRAIN_STATISTIC_COLUMNS, annotate_strains
-from .samples import (InherentStructure, drop_state_commands, md_state_commands, read_md_state,
+from .samples import (InherentStructure, drop_state_commands, engine_of, is_read, md_state, md_state_commands,
                       restore_state_commands, save_state_commands)
 
 log = logging.getLogger(__name__)
@@ -215,9 +214,15 @@ class ShearResult(NamedTuple):
     structures: list
 
 
+def reference_sample_id(trajectory):
+    """Id of a shear trajectory's reference IS (the minimised source)."""
+    return f"{trajectory.trajectory_id}_reference"
+
+
 def run_shear_trajectory(source_atoms, trajectory, settings, potential, heterogeneity=None, log_file=None,
-                         threads=1):
-    """Shear ``source_atoms`` (an IS, ASE ``Atoms``) as ``trajectory`` says.  Returns a
+                         threads=1, engine=None):
+    """Shear ``source_atoms`` (an IS, ASE ``Atoms``) as ``trajectory`` says, with ``engine``
+    (:mod:`mgbarcode.lammps_engine`; default: the one ``settings.engine`` names).  Returns a
     :class:`ShearResult`.
 
     Each sheared IS's ``meta`` holds ``protocol='shear'``, ``anneal_T_K``/``anneal_time_ps``
@@ -229,28 +234,25 @@ def run_shear_trajectory(source_atoms, trajectory, settings, potential, heteroge
     cumulative and per-interval strains (arrays written to extended XYZ) and their statistics
     in ``meta`` (:func:`mgbarcode.heterogeneity.annotate_strains`).
     """
-    type_elements = list(potential.elements)
-    started = time.perf_counter()
     plan = trajectory.sample_plan(settings.timestep_ps)
+    reads = [is_read(reference_sample_id(trajectory), md_state=False)] + [is_read(sample_id) for sample_id, _, _ in plan]
+    steps = (lammps_engine.Step(segment, read) for read, segment in
+             zip(reads, shear_protocol(trajectory, settings, potential)))
+    readbacks = engine_of(settings, engine).run(steps, trajectory.trajectory_id, potential.elements,
+                                                log_file=log_file, threads=threads, initial_atoms=source_atoms)
+    reference = InherentStructure(reference_sample_id(trajectory), readbacks[0].atoms,
+                                  {"protocol": "shear_reference", "strain": 0.0,
+                                   "source_sample_id": trajectory.source_sample_id})
     structures = []
-    with md.lammps_session(log_file, threads=threads) as lmp:
-        md.load_atoms(lmp, source_atoms, type_elements)
-        segments = shear_protocol(trajectory, settings, potential)
-        md.run_commands(lmp, next(segments), trajectory.trajectory_id, log_file)
-        reference = InherentStructure(f"{trajectory.trajectory_id}_reference", md.current_atoms(lmp, type_elements),
-                                      {"protocol": "shear_reference", "strain": 0.0,
-                                       "source_sample_id": trajectory.source_sample_id})
-        for (sample_id, strain, _), segment in zip(plan, segments):
-            md.run_commands(lmp, segment, trajectory.trajectory_id, log_file)
-            atoms = md.current_atoms(lmp, type_elements)
-            structures.append(InherentStructure(sample_id, atoms, {
-                "protocol": PROTOCOL, "anneal_T_K": math.nan, "anneal_time_ps": math.nan,
-                "shear_T_K": trajectory.temperature_K, "strain_rate_per_ps": trajectory.strain_rate_per_ps,
-                "strain": strain, "source_sample_id": trajectory.source_sample_id,
-                **read_md_state(lmp), "pressure_GPa": md.pressure_GPa(lmp)}))
-            settings.pressure_warning(sample_id, structures[-1].meta["pressure_GPa"])
-            log.info("%s: strain %.4f, E_IS = %.5f eV/atom (%.1f s elapsed)", sample_id, strain,
-                     atoms.get_potential_energy() / len(atoms), time.perf_counter() - started)
+    for (sample_id, strain, _), readback in zip(plan, readbacks[1:]):
+        atoms = readback.atoms
+        structures.append(InherentStructure(sample_id, atoms, {
+            "protocol": PROTOCOL, "anneal_T_K": math.nan, "anneal_time_ps": math.nan,
+            "shear_T_K": trajectory.temperature_K, "strain_rate_per_ps": trajectory.strain_rate_per_ps,
+            "strain": strain, "source_sample_id": trajectory.source_sample_id,
+            **md_state(readback), "pressure_GPa": readback.pressure_GPa}))
+        settings.pressure_warning(sample_id, structures[-1].meta["pressure_GPa"])
+        log.info("%s: strain %.4f, E_IS = %.5f eV/atom", sample_id, strain, atoms.get_potential_energy() / len(atoms))
     if heterogeneity is not None:
         cutoff_A = annotate_strains(reference.atoms, structures, heterogeneity["pair_distribution"],
                                     heterogeneity["strain_percentile"], heterogeneity["hot_strain_threshold"],
@@ -258,4 +260,3 @@ def run_shear_trajectory(source_atoms, trajectory, settings, potential, heteroge
         log.info("%s: strains with neighbours within %.3f A (first minimum of the reference IS's g(r))",
                  trajectory.trajectory_id, cutoff_A)
     return ShearResult(reference, structures)
-

@@ -17,7 +17,9 @@ rule shear_trajectory:
         trajectory="|".join(MECH_IDS),
     params:
         trajectory=shear_param,
-        md=config["md"],
+        # md.engine (where LAMMPS runs) is read by the script from the config: like threads, it
+        # changes only the order of the force sums, so changing it re-runs nothing.
+        md={key: value for key, value in config["md"].items() if key != "engine"},
         potential=config["potential"],
         heterogeneity=config["heterogeneity"],
     threads: resources_for("shear_trajectory")["threads"]

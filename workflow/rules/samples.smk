@@ -14,7 +14,9 @@ rule thermal_trajectory:
         trajectory="|".join(THERMAL_IDS),
     params:
         trajectory=trajectory_param,
-        md=config["md"],
+        # md.engine (where LAMMPS runs) is read by the script from the config: like threads, it
+        # changes only the order of the force sums, so changing it re-runs nothing.
+        md={key: value for key, value in config["md"].items() if key != "engine"},
         potential=config["potential"],
     threads: resources_for("thermal_trajectory")["threads"]
     resources:
