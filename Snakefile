@@ -19,13 +19,14 @@ validate(config, "config/schema.yaml")
 
 
 wildcard_constraints:
-    trajectory="|".join(TRAJECTORY_IDS),
+    trajectory=one_of(TRAJECTORY_IDS),
     batch="|".join(BATCHES),
     features="|".join(FEATURE_TABLES),
 
 
 
 include: "workflow/rules/samples.smk"
+include: "workflow/rules/imported.smk"
 include: "workflow/rules/ules.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/heterogeneity.smk"

@@ -140,9 +140,11 @@ def _check_cross_fields(config, source):
             if spec.get(key, 0) > SEED_STRIDE_PER_RATE:
                 raise InputError(source, f"thermal.splits.{split}.{key}", "more histories than seeds per stride",
                                  f"use at most {SEED_STRIDE_PER_RATE}")
-        if spec["replicas_per_rate"] + spec.get("ladder_chains", 0) == 0:
+        # With imported structures a split may have no MD history (imported_samples.check_coverage).
+        if spec["replicas_per_rate"] + spec.get("ladder_chains", 0) == 0 and not config.get("imported", {}).get("table"):
             raise InputError(source, f"thermal.splits.{split}", "no histories: replicas_per_rate and ladder_chains are 0",
-                             "give the split at least one quench replica or one ladder chain")
+                             "give the split at least one quench replica or one ladder chain, or bring structures "
+                             "of that split in imported.table")
         if spec.get("ladder_chains", 0) and "ladder" not in thermal:
             raise InputError(source, f"thermal.splits.{split}.ladder_chains", "ladder chains asked for but there "
                              "is no thermal.ladder section", "add thermal.ladder (config/README.md) or set 0")

@@ -1,6 +1,9 @@
 # Shared by all rule files. Config check, paths, input functions.
+import re
+
 import mgbarcode.config as mgb_config
-from mgbarcode.shear import shear_trajectories, shear_trajectory_by_id
+from mgbarcode import imported_samples
+from mgbarcode.shear import MECH_SPLIT, shear_trajectories, shear_trajectory_by_id
 
 CONFIG_SOURCE = "the config (config/config.yaml and any --configfile/--config)"
 mgb_config.validate(config, source=CONFIG_SOURCE)
@@ -10,14 +13,29 @@ THERMAL_TRAJECTORIES = mgb_config.thermal_trajectories(config)
 THERMAL_IDS = [t.trajectory_id for t in THERMAL_TRAJECTORIES]
 SHEAR_TRAJECTORIES = shear_trajectories(config)
 MECH_IDS = [t.trajectory_id for t in SHEAR_TRAJECTORIES]
-# Thermal and mechanical trajectories share the downstream rules (catalogue, SOAP, encoding).
-TRAJECTORY_IDS = THERMAL_IDS + MECH_IDS
+# Histories a user brings (imported.table), read and checked now, before any job runs.
+IMPORTED_TABLE = config["imported"]["table"]
+IMPORTED_TRAJECTORIES = imported_samples.read_table(IMPORTED_TABLE, THERMAL_IDS + MECH_IDS) if IMPORTED_TABLE else []
+if IMPORTED_TABLE:
+    imported_samples.check_coverage(THERMAL_TRAJECTORIES, IMPORTED_TRAJECTORIES, IMPORTED_TABLE)
+IMPORTED_IDS = [t.trajectory_id for t in IMPORTED_TRAJECTORIES]
+IMPORTED_BY_ID = {t.trajectory_id: t for t in IMPORTED_TRAJECTORIES}
+# Thermal and mechanical trajectories, made or imported, share the downstream rules.
+ALL_THERMAL_IDS = THERMAL_IDS + [t.trajectory_id for t in IMPORTED_TRAJECTORIES if t.split != MECH_SPLIT]
+ALL_MECH_IDS = MECH_IDS + [t.trajectory_id for t in IMPORTED_TRAJECTORIES if t.split == MECH_SPLIT]
+TRAJECTORY_IDS = ALL_THERMAL_IDS + ALL_MECH_IDS
 # SOAP and encoding jobs each work on a batch of thermal or of sheared trajectories (config jobs:).
-BATCHES = mgb_config.trajectory_batches({"thermal": THERMAL_IDS, "mech": MECH_IDS},
+BATCHES = mgb_config.trajectory_batches({"thermal": ALL_THERMAL_IDS, "mech": ALL_MECH_IDS},
                                         config["jobs"]["trajectories_per_job"])
 # Feature tables the energy models learn from, and their feature-column prefixes.
 FEATURE_TABLES = {"fractions": f"{R}/encoding/fractions.parquet", "barcode": f"{R}/barcode/barcodes.parquet"}
 FEATURE_PREFIX = {"fractions": "ule_", "barcode": "s_"}
+
+
+def one_of(ids):
+    """A wildcard constraint matching exactly these ids ("(?!)" matches nothing: a rule whose
+    list is empty must not claim any file)."""
+    return "|".join(re.escape(i) for i in ids) or "(?!)"
 
 
 def resources_for(rule_name):
@@ -35,6 +53,15 @@ def shear_param(wildcards):
     return shear_trajectory_by_id(config, wildcards.trajectory)
 
 
+def imported_param(wildcards):
+    return IMPORTED_BY_ID[wildcards.trajectory]
+
+
+def imported_files(wildcards):
+    """Input function: the structure files an imported history's job reads."""
+    return IMPORTED_BY_ID[wildcards.trajectory].files()
+
+
 def trajectory_tables(wildcards=None):
     return expand(f"{R}/samples/{{trajectory}}.parquet", trajectory=TRAJECTORY_IDS)
 
@@ -50,7 +77,8 @@ def batch_structures(wildcards):
 
 
 def split_trajectory_ids(split):
-    return [t.trajectory_id for t in THERMAL_TRAJECTORIES + SHEAR_TRAJECTORIES if t.split == split]
+    return [t.trajectory_id for t in THERMAL_TRAJECTORIES + SHEAR_TRAJECTORIES + IMPORTED_TRAJECTORIES
+            if t.split == split]
 
 
 def split_batches(*splits):
@@ -71,5 +99,4 @@ def final_outputs():
         f"{R}/barcode/top_ules.parquet",
         f"{R}/figures/parity.png",
         f"{R}/figures/learning_curve.png",
-        f"{R}/heterogeneity/summary.parquet",
-    ]
+    ] + ([f"{R}/heterogeneity/summary.parquet"] if ALL_MECH_IDS else [])

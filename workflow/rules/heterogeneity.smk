@@ -14,7 +14,7 @@ rule shear_trajectory:
     benchmark:
         f"{R}/benchmarks/shear_trajectory/{{trajectory}}.tsv"
     wildcard_constraints:
-        trajectory="|".join(MECH_IDS),
+        trajectory=one_of(MECH_IDS),
     params:
         trajectory=shear_param,
         # md.engine (where LAMMPS runs) is read by the script from the config: like threads, it
@@ -37,7 +37,7 @@ rule heterogeneity_comparison:
         barcodes=f"{R}/barcode/barcodes.parquet",
         top_ules=f"{R}/barcode/top_ules.parquet",
         catalogue=f"{R}/samples.parquet",
-        mech_structures=expand(f"{R}/samples/{{trajectory}}", trajectory=MECH_IDS),
+        mech_structures=expand(f"{R}/samples/{{trajectory}}", trajectory=ALL_MECH_IDS),
     output:
         summary=f"{R}/heterogeneity/summary.parquet",
         pairs=f"{R}/heterogeneity/pairs.parquet",

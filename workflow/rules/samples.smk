@@ -11,7 +11,7 @@ rule thermal_trajectory:
     benchmark:
         f"{R}/benchmarks/thermal_trajectory/{{trajectory}}.tsv"
     wildcard_constraints:
-        trajectory="|".join(THERMAL_IDS),
+        trajectory=one_of(THERMAL_IDS),
     params:
         trajectory=trajectory_param,
         # md.engine (where LAMMPS runs) is read by the script from the config: like threads, it

@@ -1,0 +1,31 @@
+# Histories a user brings (imported.table): read, minimised if asked, written as the MD's are.
+
+
+rule imported_trajectory:
+    input:
+        table=IMPORTED_TABLE or [],
+        structures=imported_files,
+    output:
+        table=f"{R}/samples/{{trajectory}}.parquet",
+        structures=directory(f"{R}/samples/{{trajectory}}"),
+    log:
+        job=f"{R}/logs/imported_trajectory/{{trajectory}}.log",
+        lammps=f"{R}/logs/imported_trajectory/{{trajectory}}.lammps.log",
+    benchmark:
+        f"{R}/benchmarks/imported_trajectory/{{trajectory}}.tsv"
+    wildcard_constraints:
+        trajectory=one_of(IMPORTED_IDS),
+    params:
+        trajectory=imported_param,
+        md=config["md"],
+        potential=config["potential"],
+        imported=config["imported"],
+        heterogeneity=config["heterogeneity"],
+    threads: resources_for("imported_trajectory")["threads"]
+    resources:
+        mem_mb=resources_for("imported_trajectory")["mem_mb"],
+        runtime=resources_for("imported_trajectory")["runtime_min"],
+    conda:
+        "../../envs/imported_trajectory.yaml"
+    script:
+        "../scripts/imported_trajectory.py"
