@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from mgbarcode import config as config_module
-from mgbarcode import lammps_engine, md, samples, shear
+from mgbarcode import histories, lammps_engine, md, samples, shear
 from mgbarcode.errors import InputError
 
 VENV_BIN = Path(sys.executable).parent
@@ -78,7 +78,7 @@ def test_engines_give_the_same_quench_shear_and_catalogue(small_config, tmp_path
     assert_same_samples(thermal["module"], thermal["mpi"])
     assert (tmp_path / "mpi.lammps.log").stat().st_size > 0
 
-    sheared = shear.shear_trajectories(small_config)[0]
+    sheared = histories.shear_trajectories(small_config)[0]
     glass = thermal["module"][0].atoms
     results = run_both(lambda engine, log: shear.run_shear_trajectory(
         glass, sheared, settings, potential, heterogeneity=small_config["heterogeneity"], log_file=log,

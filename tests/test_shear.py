@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgbarcode import heterogeneity, md, samples, shear
+from mgbarcode import heterogeneity, histories, md, samples, shear
 from mgbarcode.io import read_structure
 
 SHEAR_T_K = 300.0
@@ -18,7 +18,7 @@ STRAIN_CUTOFF_A = 5.0
 
 
 def test_trajectory_ids_seeds_and_plan(config):
-    trajectories = shear.shear_trajectories(config)
+    trajectories = histories.shear_trajectories(config)
     temperatures, n_sources = config["shear"]["temperatures_K"], config["shear"]["n_sources"]
     assert len(trajectories) == len(temperatures) * n_sources
     assert trajectories[0].trajectory_id == f"mech_T{temperatures[0]:g}_s00"
@@ -47,7 +47,7 @@ def test_plan_rejects_an_empty_strain_window(config):
     config["shear"]["total_strain"] = 0.27
     config["shear"]["snapshot_strain_interval"] = 0.1
     with pytest.raises(InputError, match="snapshot_strain_interval"):
-        shear.shear_trajectories(config)
+        histories.shear_trajectories(config)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def glass(potential, settings):
 
 
 def shear_trajectory(seed=5):
-    return shear.ShearTrajectory(
+    return histories.ShearTrajectory(
         trajectory_id="mech_T300_s00", source_trajectory_id="glass", source_sample_id="glass_0000",
         cooling_rate_K_per_s=1e15, temperature_K=SHEAR_T_K, strain_rate_per_ps=RATE_PER_PS,
         total_strain=SNAPSHOT_STRAINS[-1], steady_state_strain=SNAPSHOT_STRAINS[0],

@@ -36,6 +36,7 @@ import pandas as pd
 
 from .atomic_strain import (first_minimum_of_rdf, hot_atom_clusters, incremental_strain, local_strain,
                             participation_ratio, slab_profile)
+from .histories import condition_label
 
 
 # Cumulative (against the pre-shear IS) and per-interval (against the previous sheared IS)
@@ -479,7 +480,5 @@ def assess_heterogeneity(barcode, energy_eV_per_atom, thermal_barcodes, thermal_
             verdict = (f"group-2 spread {spread:.4g} is within the thermal range (≤ {upper:.4g}): as homogeneous as "
                        "thermally processed glass at this energy")
     if closest is not None:
-        from .shear import condition_label
-
         verdict += f"; closest mechanical condition: {condition_label(closest)}"
     return HeterogeneityVerdict(spread, spread_group1, reference, distance, upper, int(window.size), closest, verdict)

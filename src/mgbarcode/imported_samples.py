@@ -37,8 +37,8 @@ from .config import SPLITS as THERMAL_SPLITS
 from .errors import InputError
 from .heterogeneity import annotate_strains
 from .samples import InherentStructure
+from .histories import MECH_SPLIT
 from .shear import CATALOGUE_EXTRA_COLUMNS as SHEAR_COLUMNS
-from .shear import MECH_SPLIT
 from .structures import FORMATS
 
 SPLITS = THERMAL_SPLITS + (MECH_SPLIT,)

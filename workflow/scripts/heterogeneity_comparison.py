@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mgbarcode import barcode, figures, heterogeneity, logs, provenance, shear
+from mgbarcode import barcode, figures, heterogeneity, histories, logs, provenance
 from mgbarcode.io import read_structure, write_json, write_parquet
 
 log = logs.to_file(snakemake.log[0])
@@ -13,12 +13,12 @@ inputs, out, params = snakemake.input, snakemake.output, snakemake.params
 top = pd.read_parquet(inputs.top_ules)
 names = barcode.barcode_column_names(len(top))
 table = pd.read_parquet(inputs.barcodes).merge(pd.read_parquet(inputs.catalogue), on="sample_id", validate="one_to_one")
-mech = table[table["split"] == shear.MECH_SPLIT].reset_index(drop=True)
+mech = table[table["split"] == histories.MECH_SPLIT].reset_index(drop=True)
 thermal = table[table["split"].isin(params.reference_splits)].reset_index(drop=True)
 pairs = heterogeneity.pair_table(mech, thermal, names, top["group"].to_numpy(), params.tolerance)
 windows = heterogeneity.window_strains(mech, lambda path: read_structure(Path(path)), params.n_slabs)
 summary = heterogeneity.condition_summary(pairs, windows=windows)
-summary.insert(1, "condition", [shear.condition_label(t) for t in summary["shear_T_K"]])
+summary.insert(1, "condition", [histories.condition_label(t) for t in summary["shear_T_K"]])
 correlation = heterogeneity.heterogeneity_correlation(summary)
 for row in summary.itertuples():
     log.info("%s: %d of %d mechanical samples matched (%d runs, median |dE| %.2f meV/atom, %.1f thermal references "
@@ -41,9 +41,9 @@ write_json(out.correlation, {**correlation, "energy_tolerance_eV_per_atom": para
 strains = {}
 for temperature, rows in mech.groupby("shear_T_K"):
     arrays = [read_structure(Path(path)).arrays[heterogeneity.STRAIN_ARRAY] for path in rows["structure"]]
-    strains[shear.condition_label(temperature)] = np.concatenate(arrays)
+    strains[histories.condition_label(temperature)] = np.concatenate(arrays)
 figures.strain_distributions(strains, (out.strains, out.strains_svg))
-figures.strain_slab_profiles(windows, {t: shear.condition_label(t) for t in windows["shear_T_K"]},
+figures.strain_slab_profiles(windows, {t: histories.condition_label(t) for t in windows["shear_T_K"]},
                              (out.slab_profiles, out.slab_profiles_svg))
 shown = []
 for temperature, rows in pairs[pairs["matched"]].groupby("shear_T_K"):
@@ -52,7 +52,7 @@ for temperature, rows in pairs[pairs["matched"]].groupby("shear_T_K"):
     # The reference the contrast uses: the mean thermal barcode within the tolerance.
     window = (thermal["energy_eV_per_atom"] - closest["energy_eV_per_atom"]).abs() <= params.tolerance
     s_thermal = thermal.loc[window & ~thermal["zero_barcode"], names].to_numpy().mean(axis=0)
-    shown.append((shear.condition_label(temperature), s_thermal, s_mech, closest["delta_energy_eV_per_atom"]))
+    shown.append((histories.condition_label(temperature), s_thermal, s_mech, closest["delta_energy_eV_per_atom"]))
 if not shown:
     log.warning("no mechanical sample has a thermal reference within %.4f eV/atom", params.tolerance)
     shown = [("no matched pair", np.zeros(len(names)), np.zeros(len(names)), np.nan)]
