@@ -1,6 +1,7 @@
 """Shared fixtures: the repository paths, the default config, and one tiny workflow run."""
 
 import copy
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,11 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_PROFILE = REPO / "tests" / "data" / "tiny.yaml"
+# Shared potentials read in place as test fixtures, never copied into the project (Sheng's 2011
+# Zr-Cu eam/alloy file): ../shared/potentials/ beside the repository, or the folder that
+# MGBARCODE_SHARED_POTENTIALS names.
+SHARED_POTENTIALS = Path(os.environ.get("MGBARCODE_SHARED_POTENTIALS", REPO.parent / "shared" / "potentials"))
+SHENG_POTENTIAL = SHARED_POTENTIALS / "ZrCu_Sheng2011.eam.alloy"
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +58,40 @@ def tiny_results(tmp_path_factory):
     results_dir = tmp_path_factory.mktemp("tiny") / "results"
     run_snakemake(results_dir)
     return results_dir
+
+
+def ase_eam_energy_check(catalogue, potential_config, rows=None):
+    """IS energies of ``catalogue`` (a ``samples.parquet`` frame) recomputed by ASE's own EAM
+    code on the written structures: an independent second calculator (its splines are not
+    LAMMPS's).  ``rows`` (index labels) limits the check; by default every row.
+
+    Returns a DataFrame with ``sample_id``, ``n_atoms``, ``lammps_eV_per_atom`` (the catalogue),
+    ``stored_eV_per_atom`` (the energy written with the structure) and ``ase_eV_per_atom``."""
+    import io
+
+    import pandas as pd
+    from ase.calculators.eam import EAM
+
+    from mgbarcode.io import read_structure
+
+    form = {"eam/alloy": "alloy", "eam/fs": "fs"}[potential_config["pair_style"]]
+    # LAMMPS ignores text after the numbers of a setfl line ("# nrho drho nr" in Sheng's file);
+    # ASE reads every word as a number, so it gets the file with such comments cut off.
+    lines = Path(potential_config["file"]).read_text().splitlines(keepends=True)
+    cleaned = lines[:3] + [line.split("#", 1)[0] + "\n" for line in lines[3:]]
+    calculator = EAM(potential=io.StringIO("".join(cleaned)), form=form)
+    selected = catalogue if rows is None else catalogue.loc[rows]
+    records = []
+    for row in selected.itertuples():
+        atoms = read_structure(row.structure)
+        stored = atoms.get_potential_energy() / len(atoms)
+        atoms.calc = calculator
+        records.append({"sample_id": row.sample_id, "n_atoms": len(atoms), "lammps_eV_per_atom": row.energy_eV_per_atom,
+                        "stored_eV_per_atom": stored, "ase_eV_per_atom": atoms.get_potential_energy() / len(atoms)})
+    return pd.DataFrame.from_records(records)
+
+
+def run_snakemake_overlay(results_dir, overlay, *targets):
+    """:func:`run_snakemake` with the profile file ``overlay`` merged over the tiny profile
+    (``--configfile tiny.yaml overlay``; the trailing ``--nolock`` ends the file list)."""
+    return run_snakemake(results_dir, *targets, extra=["--configfile", str(TINY_PROFILE), str(overlay), "--nolock"])

@@ -5,7 +5,7 @@ import yaml
 
 from mgbarcode import config as config_module
 from mgbarcode.errors import InputError
-from tests.conftest import REPO, run_snakemake
+from tests.conftest import REPO, SHENG_POTENTIAL, run_snakemake
 
 
 def test_default_profile_is_valid(default_config):
@@ -40,6 +40,23 @@ def test_default_profile_is_valid(default_config):
      "no histories"),
     (lambda c: c["md"].update(ensemble="nvt"), "md.minimize.cell", "relaxed with md.ensemble nvt"),
     (lambda c: c["md"]["minimize"].update(cell="box"), "md.minimize.cell", "use fixed"),
+    # The alloy's elements, the potential's, SOAP's and the Voronoi radii are checked against each other.
+    (lambda c: c["soap"].update(species=["Cu"]), "soap.species", "set soap.species: [Cu, Zr]"),
+    (lambda c: c["soap"].update(species=["Cu", "Zr", "Al"]), "soap.species", "differ from the elements"),
+    (lambda c: c["soap"].update(species=["Cu", "ZR"]), "soap.species", "not chemical symbols"),
+    (lambda c: c["soap"].update(species=["Cu", "Zr", "Cu"]), "soap.species", "non-unique"),
+    (lambda c: c["potential"].update(elements=["Cu", "Cu"]), "potential.elements", "non-unique"),
+    (lambda c: c["potential"].update(elements=["Zr", "Cu"]), "potential.elements",
+     "lists ['Cu', 'Zr']. Fix: set potential.elements: [Cu, Zr]"),
+    (lambda c: c["potential"].update(file="/usr/share/lammps/potentials/CoAl.eam.alloy", pair_style="eam/alloy",
+                                     elements=["Al", "Co"]) or c["alloy"].update(composition={"Al": 0.5, "Co": 0.5})
+     or c["soap"].update(species=["Al", "Co"]), "potential.elements", "set potential.elements: [Co, Al]"),
+    (lambda c: c["kernels"].update(use_radii=True, radii_A={"Cu": 1.28}), "kernels.radii_A",
+     "no Voronoi radius for ['Zr']"),
+    # 250 train atoms at 0.1 % Al round to no Al atom at all.
+    (lambda c: c["alloy"].update(composition={"Cu": 0.56, "Zr": 0.439, "Al": 0.001})
+     or c["potential"].update(file="/nonexistent.eam.alloy", elements=["Cu", "Zr", "Al"])
+     or c["soap"].update(species=["Cu", "Zr", "Al"]), "thermal.splits.train.n_atoms", "no atom of ['Al']"),
 ])
 def test_bad_config_names_the_key(config, change, key, words):
     change(config)
@@ -48,6 +65,35 @@ def test_bad_config_names_the_key(config, change, key, words):
     message = str(raised.value)
     assert message.startswith(f"my.yaml: {key}:"), message
     assert words in message and "Fix:" in message
+
+
+def test_kernel_radii_may_be_incomplete_when_unused(config):
+    config["kernels"].update(use_radii=False, radii_A={})
+    config_module.validate(config)
+
+
+def test_the_header_order_of_sheng_s_eam_alloy_file_is_checked(config):
+    """Sheng's Zr-Cu file lists Zr before Cu (the shared file, read in place; skipped without it)."""
+    if not SHENG_POTENTIAL.is_file():
+        pytest.skip(f"{SHENG_POTENTIAL} is absent (set MGBARCODE_SHARED_POTENTIALS to its folder)")
+    config["potential"].update(file=str(SHENG_POTENTIAL), pair_style="eam/alloy", elements=["Cu", "Zr"])
+    wrong_order = r"potential.elements: .* lists \['Zr', 'Cu'\]\. Fix: set potential.elements: \[Zr, Cu\]"
+    with pytest.raises(InputError, match=wrong_order):
+        config_module.validate(config, source="my.yaml")
+    config["potential"]["elements"] = ["Zr", "Cu"]
+    config_module.validate(config)
+
+
+def test_an_overlay_profile_for_another_alloy_drops_the_default_elements():
+    """Profiles merge key by key, so tests/data/tiny_coal.yaml removes Cu and Zr by null; the
+    merged config is Co-Al alone, with every element check passed."""
+    from mgbarcode import cli
+
+    merged = cli.merged_config([REPO / "tests" / "data" / "tiny.yaml", REPO / "tests" / "data" / "tiny_coal.yaml"])
+    config_module.validate(merged)
+    assert merged["alloy"]["composition"] == {"Co": 0.5, "Al": 0.5}
+    counts = [t.species_counts() for t in config_module.thermal_trajectories(merged)]
+    assert all(set(c) == {"Al", "Co"} and c["Al"] == c["Co"] for c in counts)
 
 
 def test_snakemake_refuses_a_bad_config_before_running(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from .errors import InputError
-from .md import relaxes_cell
+from .md import Potential, relaxes_cell
 from .samples import LadderTrajectory, MDSettings, ThermalTrajectory, species_counts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +49,7 @@ def validate(config, source="config"):
     """
     import jsonschema
 
+    _drop_removed_elements(config)
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     validator = jsonschema.validators.validator_for(schema)(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.path), list(map(str, e.path))))
@@ -161,11 +162,68 @@ def _check_cross_fields(config, source):
     if abs(total - 1.0) > 1e-6:
         raise InputError(source, "alloy.composition", f"atom fractions add up to {total}, not 1",
                          "make the fractions add up to 1")
+    _check_elements(config, source)
     _check_split_compositions(config, source)
-    missing = sorted(set(config["alloy"]["composition"]) - set(config["potential"]["elements"]))
+
+
+def _drop_removed_elements(config):
+    """Remove the elements an overlay profile set to null from ``alloy.composition`` (in place).
+
+    Snakemake and ``mgbarcode.cli`` merge profiles key by key, so a profile for another alloy
+    cannot replace the default composition, only add to it: it removes the default's elements
+    by giving them null (``{Co: 0.5, Al: 0.5, Cu: null, Zr: null}``)."""
+    composition = config.get("alloy", {}).get("composition")
+    if isinstance(composition, dict):
+        for element in [e for e, fraction in composition.items() if fraction is None]:
+            del composition[element]
+
+
+def _check_elements(config, source):
+    """The alloy's elements are chemical symbols; the potential (in its file's order), the SOAP
+    descriptor and, when used, the Voronoi radii know every one of them; SOAP no other."""
+    from ase.data import chemical_symbols
+
+    alloy = set(config["alloy"]["composition"])
+    listed = {"alloy.composition": sorted(alloy), "potential.elements": config["potential"]["elements"],
+              "soap.species": config["soap"]["species"]}
+    for key, elements in listed.items():
+        unknown = [e for e in elements if e not in chemical_symbols[1:]]
+        if unknown:
+            raise InputError(source, key, f"{unknown} are not chemical symbols",
+                             "write element symbols as in the periodic table (e.g. Cu, Zr, Al)")
+    missing = sorted(alloy - set(config["potential"]["elements"]))
     if missing:
         raise InputError(source, "potential.elements", f"no entry for {missing} of alloy.composition",
-                         "use a potential covering every element of the alloy")
+                         f"use a potential covering every element of the alloy and list its header's elements "
+                         f"(alloy.composition has {sorted(alloy)})")
+    species = set(config["soap"]["species"])
+    if species != alloy:
+        raise InputError(source, "soap.species", f"{sorted(config['soap']['species'])} differ from the elements of "
+                         f"alloy.composition {sorted(alloy)}",
+                         f"set soap.species: [{', '.join(sorted(alloy))}] (an element without atoms only lengthens "
+                         f"every SOAP vector; one the descriptor lacks stops the SOAP jobs)")
+    _check_potential_header(config["potential"], source)
+    kernels = config["kernels"]
+    no_radius = sorted(alloy - set(kernels["radii_A"]))
+    if kernels["use_radii"] and no_radius:
+        raise InputError(source, "kernels.radii_A", f"no Voronoi radius for {no_radius} with kernels.use_radii true",
+                         f"give kernels.radii_A a radius in Å for every element of alloy.composition "
+                         f"({sorted(alloy)}), or set kernels.use_radii: false")
+
+
+def _check_potential_header(potential_config, source):
+    """``potential.elements`` must be the header's elements in its order, as
+    :meth:`mgbarcode.md.Potential.check` demands in every LAMMPS job: checked here, before any
+    job starts, it catches a config written for another file.  A missing file is left to that
+    check (the machine that plans the workflow need not hold the potential)."""
+    potential = Potential.from_config(potential_config)
+    if potential.pair_style not in Potential.SUPPORTED_STYLES or not Path(potential.file).is_file():
+        return
+    header = list(potential._header_elements())
+    if header != list(potential.elements):
+        raise InputError(source, "potential.elements", f"{list(potential.elements)} but the header of "
+                         f"{potential.file} lists {header}",
+                         f"set potential.elements: [{', '.join(header)}] (the file's order)")
 
 
 def exact_size_multiple(composition):
@@ -185,6 +243,11 @@ def _check_split_compositions(config, source):
     splits = config["thermal"]["splits"]
     reference = species_counts(composition, splits["train"]["n_atoms"])
     multiple = exact_size_multiple(composition)
+    absent = sorted(e for e, count in reference.items() if count == 0)
+    if absent:
+        raise InputError(source, "thermal.splits.train.n_atoms", f"{splits['train']['n_atoms']} atoms give no atom "
+                         f"of {absent} at alloy.composition", f"use a multiple of {multiple} atoms, or drop "
+                         f"{absent} from alloy.composition (set them to null in an overlay profile)")
     for split in SPLITS[1:]:
         n_atoms = splits[split]["n_atoms"]
         counts = species_counts(composition, n_atoms)
