@@ -246,3 +246,19 @@ def test_catalogue_merge_is_idempotent_and_order_free(tmp_path):
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "two.parquet").read_bytes()
     with pytest.raises(ValueError, match="more than one trajectory"):
         samples.merge_tables(parts + parts[:1], tmp_path / "three.parquet", {"x": 1})
+
+
+def test_a_random_start_that_cannot_place_every_atom_is_refused(default_config):
+    """LAMMPS only warns when create_atoms cannot reach the minimum distance; the history is refused."""
+    import yaml
+
+    from mgbarcode import config as config_module
+    from mgbarcode.errors import InputError
+    from tests.conftest import TINY_PROFILE
+
+    tiny = yaml.safe_load(TINY_PROFILE.read_text())
+    config = dict(default_config, thermal={**default_config["thermal"], **tiny["thermal"]},
+                  md={**default_config["md"], "initial_min_distance_A": 3.2})
+    trajectory = config_module.thermal_trajectories(config)[0]
+    with pytest.raises(InputError, match="md.initial_min_distance_A.*not 100"):
+        samples.run_history(trajectory, config_module.md_settings(config), md.Potential.from_config(config["potential"]))

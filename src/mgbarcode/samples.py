@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import lammps_engine, md
+from .errors import InputError
 from .relaxation import relaxation_time, self_intermediate_scattering, unwrap
 
 log = logging.getLogger(__name__)
@@ -464,7 +465,21 @@ def run_history(trajectory, settings, potential, log_file=None, threads=1, engin
     """Run the protocol of ``trajectory`` (quench or ladder) with ``engine`` (default: the one
     ``settings.engine`` names); returns its ``InherentStructure``s."""
     runner = run_ladder_trajectory if isinstance(trajectory, LadderTrajectory) else run_thermal_trajectory
-    return runner(trajectory, settings, potential, log_file=log_file, threads=threads, engine=engine)
+    structures = runner(trajectory, settings, potential, log_file=log_file, threads=threads, engine=engine)
+    check_atom_count(structures, trajectory.n_atoms, trajectory.trajectory_id)
+    return structures
+
+
+def check_atom_count(structures, n_atoms, trajectory_id):
+    """LAMMPS' ``create_atoms random ... overlap`` only warns when it cannot place every atom
+    of the random start at the minimum distance; a history with fewer atoms than planned is
+    refused before anything is written."""
+    short = [s for s in structures if len(s.atoms) != n_atoms]
+    if short:
+        raise InputError("config", "md.initial_min_distance_A",
+                         f"history {trajectory_id} has {len(short[0].atoms)} atoms, not {n_atoms}: the random start "
+                         f"could not place every atom at the minimum distance",
+                         "lower md.initial_min_distance_A, or md.number_density_per_A3 (the random start's density)")
 
 
 # The history of a sample: protocol, cooling rate (quench), anneal temperature and time
