@@ -12,17 +12,28 @@ One Parquet file per sample, one row per atom, columns::
     norm       float32                   ‖p‖ of the raw SOAP vector
     soap       fixed_size_list<float32>  p̂, n_features numbers
 
+The workflow either stores these files (``soap.store: true``) or stores none and computes each
+sample's vectors from its structure as a consumer streams it (``soap.store: false``): a
+*source* of SOAP is a Parquet path or a :class:`StructureSample`, and :func:`read_sample_soap`
+gives the same :class:`SoapTable` (the same float32 vectors, the same order) from either.
+
 Nothing here holds more than one sample's descriptors at a time except
-:func:`iter_soap_batches`, which holds one file plus one batch (METHOD §5).
+:func:`iter_soap_batches`, which holds one file plus one batch (METHOD §5), and
+:func:`iter_sample_soap` with worker processes, which holds at most ``n_workers`` + 1 samples.
 """
 
+import collections
+import functools
+import json
 import logging
+import multiprocessing
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -36,7 +47,7 @@ SOAP_COLUMNS = ("sample_id", "atom", "species", "norm", "soap")
 
 # --------------------------------------------------------------------------- descriptors
 
-def make_soap(species, r_cut_A, n_max, l_max, sigma_A, rbf, periodic):
+def make_soap(species, r_cut_A, n_max, l_max, sigma_A, rbf, periodic, store=None):
     """A DScribe ``SOAP`` descriptor with float32 output.
 
     Parameters
@@ -53,6 +64,10 @@ def make_soap(species, r_cut_A, n_max, l_max, sigma_A, rbf, periodic):
         Radial basis, ``"gto"`` or ``"polynomial"``.
     periodic : bool
         Use the cell's periodic images.
+    store : bool, optional
+        The config's ``soap.store`` (whether the workflow keeps the vectors on disk); it does
+        not change the descriptor and is accepted so that the config's ``soap`` section can be
+        passed whole.
     """
     from dscribe.descriptors import SOAP
 
@@ -60,6 +75,12 @@ def make_soap(species, r_cut_A, n_max, l_max, sigma_A, rbf, periodic):
     # difference 3e-8 from its float64 output), which saves memory and ~15 % time.
     return SOAP(species=list(species), r_cut=float(r_cut_A), n_max=int(n_max), l_max=int(l_max),
                 sigma=float(sigma_A), rbf=rbf, periodic=bool(periodic), dtype="float32")
+
+
+def descriptor_parameters(soap_config):
+    """The keyword arguments of :func:`make_soap` that shape the vectors: the config's ``soap``
+    section without ``store`` (which only says whether the vectors are kept on disk)."""
+    return {key: value for key, value in soap_config.items() if key != "store"}
 
 
 def soap_vectors(atoms, soap, source="<atoms>"):
@@ -211,6 +232,151 @@ def read_soap_parquet(path):
     )
 
 
+def read_sample_soap(source):
+    """One sample's :class:`SoapTable` from a SOAP source: read from its Parquet file (a path)
+    or computed from its structure (a :class:`StructureSample`).  Both give the same arrays:
+    the stored file holds exactly the float32 vectors and norms computed here."""
+    if isinstance(source, StructureSample):
+        atoms = io.read_structure(source.structure_path)
+        soap = _cached_soap(json.dumps(source.soap_params, sort_keys=True))
+        unit_vectors, norms = soap_vectors(atoms, soap, source=str(source.structure_path))
+        return SoapTable(sample_id=source.sample_id, atom=np.arange(len(atoms), dtype=np.int32),
+                         species=np.asarray(atoms.get_chemical_symbols(), dtype=object),
+                         unit_vectors=unit_vectors, norms=norms)
+    return read_soap_parquet(source)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_soap(soap_params_json):
+    """One DScribe descriptor per parameter set and process (built once, reused per sample)."""
+    return make_soap(**json.loads(soap_params_json))
+
+
+class StructureSample(NamedTuple):
+    """A sample whose SOAP is computed from its structure when it is read (``soap.store: false``).
+
+    ``n_workers``: processes that describe the structures of a list of such samples ahead of
+    its reader (:func:`iter_sample_soap`; the job's threads).  ``str()`` gives the structure
+    file, so error messages about the source name it."""
+
+    sample_id: str
+    structure_path: Path
+    soap_params: dict  # keyword arguments of make_soap
+    n_workers: int = 1
+
+    def __str__(self):
+        return str(self.structure_path)
+
+
+def iter_sample_soap(sources):
+    """Each source's :class:`SoapTable` (:func:`read_sample_soap`), in the order given.
+
+    When the sources are :class:`StructureSample` s with ``n_workers`` > 1, that many forked
+    processes describe the structures ahead of the reader, at most ``n_workers`` + 1 samples
+    ahead, and the tables still come in order; each is the same function's result on the same
+    file, so the vectors do not depend on the number of workers.
+    """
+    sources = list(sources)
+    n_workers = getattr(sources[0], "n_workers", 1) if sources else 1  # a Parquet path: 1
+    if n_workers <= 1 or len(sources) < 2:
+        for source in sources:
+            yield read_sample_soap(source)
+        return
+    log.info("describing %d structures in %d worker processes", len(sources), n_workers)
+    # fork: the workers need no re-import, and a workflow script has no __main__ guard for spawn.
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending = collections.deque()
+        upcoming = iter(sources)
+        for source in upcoming:
+            pending.append(pool.submit(_read_in_worker, source))
+            if len(pending) > n_workers:
+                break
+        while pending:
+            table = pending.popleft().result()
+            if isinstance(table, _WorkerInputError):
+                raise InputError(*table)
+            for source in upcoming:
+                pending.append(pool.submit(_read_in_worker, source))
+                break
+            yield table
+
+
+class _WorkerInputError(NamedTuple):
+    """An InputError's fields, sent back from a worker process (the exception itself does not
+    unpickle: its constructor takes four arguments)."""
+
+    file: str
+    field: str
+    problem: str
+    fix: str
+
+
+def _read_in_worker(source):
+    try:
+        return read_sample_soap(source)
+    except InputError as error:
+        return _WorkerInputError(error.file, error.field, error.problem, error.fix)
+
+
+def structure_files(tables, structure_folders):
+    """``{sample_id: structure file}`` over per-trajectory sample tables paired in order with
+    the folders holding their structures (the file name from the table's ``structure`` column,
+    the folder from the workflow, so a moved results folder still reads).  Insertion order is
+    table order, then row order."""
+    tables, structure_folders = list(tables), list(structure_folders)
+    if len(tables) != len(structure_folders):
+        raise ValueError(f"{len(tables)} sample tables but {len(structure_folders)} structure folders: "
+                         "they must pair up")
+    files = {}
+    for table_path, folder in zip(tables, structure_folders):
+        try:
+            table = pd.read_parquet(table_path, columns=["sample_id", "structure"])
+        except (OSError, pa.ArrowInvalid, KeyError) as error:
+            raise InputError(table_path, "sample_id, structure", f"not a sample table ({error})",
+                             "rerun the trajectory's job that writes it") from error
+        for sample_id, structure in zip(table["sample_id"], table["structure"]):
+            files[str(sample_id)] = Path(folder) / Path(structure).name
+    return files
+
+
+def soap_sources(sample_ids, soap_folders=None, tables=None, structure_folders=None, soap_params=None,
+                 n_workers=1):
+    """Where the unit SOAP vectors of each of ``sample_ids`` come from, in that order.
+
+    Stored mode (``soap_folders`` given): each sample's Parquet file in the per-batch SOAP
+    folders (:func:`find_soap_files`).  Streamed mode (``soap.store: false``; ``tables``,
+    ``structure_folders`` and ``soap_params``, the config's ``soap`` section, given instead): a
+    :class:`StructureSample` per sample, described by ``n_workers`` processes ahead of the
+    reader (:func:`iter_sample_soap`).  Either list goes to
+    :func:`iter_soap_batches`, :func:`mean_unit_vectors` or the dictionary and encoding
+    functions of :mod:`mgbarcode.ules`, which then see the same vectors in the same order.
+    """
+    sample_ids = [str(sample_id) for sample_id in sample_ids]
+    if soap_folders:
+        return find_soap_files(list(soap_folders), sample_ids)
+    if tables is None or structure_folders is None or soap_params is None:
+        raise ValueError("give soap_folders (stored SOAP) or tables, structure_folders and soap_params "
+                         "(SOAP computed from the structures)")
+    files = structure_files(tables, structure_folders)
+    missing = [sample_id for sample_id in sample_ids if sample_id not in files]
+    if missing:
+        shown = ", ".join(str(table) for table in list(tables)[:3]) + (", ..." if len(tables) > 3 else "")
+        raise InputError(shown, "sample_id", f"no structure for {len(missing)} samples (e.g. {missing[:3]})",
+                         "give the sample tables of every trajectory whose samples are read")
+    parameters = descriptor_parameters(soap_params)
+    make_soap(**parameters)  # a bad parameter fails here, before any job work
+    return [StructureSample(sample_id, files[sample_id], parameters, int(n_workers)) for sample_id in sample_ids]
+
+
+def source_sample_ids(soap_folders=None, tables=None):
+    """The sample ids with SOAP in ``soap_folders`` (stored mode: one ``<sample_id>.parquet``
+    each) or in the sample ``tables`` (streamed mode), sorted."""
+    if soap_folders:
+        return sorted(path.stem for folder in soap_folders for path in Path(folder).glob("*.parquet"))
+    return sorted(str(sample_id) for table in (tables or [])
+                  for sample_id in pd.read_parquet(table, columns=["sample_id"])["sample_id"])
+
+
 def find_soap_files(folders, sample_ids):
     """The SOAP file of each of ``sample_ids`` among the per-sample files in ``folders``.
 
@@ -227,11 +393,11 @@ def find_soap_files(folders, sample_ids):
 
 
 def mean_unit_vectors(paths):
-    """Each sample's mean L2-normalised SOAP vector (float64), one file at a time: the sample's
-    structure as a linear model of per-atom SOAP sees it.  Returns ``(sample_ids, matrix)``."""
+    """Each sample's mean L2-normalised SOAP vector (float64), one sample at a time: the sample's
+    structure as a linear model of per-atom SOAP sees it.  ``paths``: SOAP sources (Parquet
+    files or :class:`StructureSample` s, :func:`soap_sources`).  Returns ``(sample_ids, matrix)``."""
     sample_ids, rows = [], []
-    for path in paths:
-        table = read_soap_parquet(path)
+    for table in iter_sample_soap(paths):
         sample_ids.append(table.sample_id)
         rows.append(table.unit_vectors.astype(np.float64).mean(axis=0))
     return sample_ids, np.vstack(rows)
@@ -258,7 +424,10 @@ class SoapBatch(NamedTuple):
 
 
 def iter_soap_batches(paths, batch_size):
-    """Stream the environments of SOAP files in the order of ``paths`` (atoms in file order).
+    """Stream the environments of SOAP sources in the order of ``paths`` (atoms in file order).
+
+    ``paths``: Parquet files or :class:`StructureSample` s (:func:`soap_sources`); a structure's
+    vectors are computed as it is reached, so the batches are the same either way.
 
     Yields :class:`SoapBatch` es of exactly ``batch_size`` rows (the last may be shorter);
     a batch may span files, so small samples still give full batches.  At any time this
@@ -268,8 +437,7 @@ def iter_soap_batches(paths, batch_size):
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     carried, n_carried = [], 0
-    for file_index, path in enumerate(paths):
-        soap = read_soap_parquet(path)
+    for file_index, soap in enumerate(iter_sample_soap(paths)):
         n_rows = len(soap.atom)
         current = SoapBatch(np.full(n_rows, file_index, dtype=np.int32),
                             np.full(n_rows, soap.sample_id, dtype=object),

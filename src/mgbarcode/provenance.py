@@ -30,14 +30,18 @@ def sha256_file(path, chunk_bytes=1 << 20):
 EXECUTION_KEYS = ("results_dir", "jobs", "resources", "domain", "learning_curve")
 # md.engine says which LAMMPS runs the same input (mgbarcode.lammps_engine), as threads do.
 EXECUTION_MD_KEYS = ("engine",)
+# soap.store says whether the SOAP vectors are kept on disk or computed from the structures as
+# they are read (mgbarcode.descriptors.soap_sources): the same vectors either way.
+EXECUTION_SOAP_KEYS = ("store",)
 
 
 def config_hash(config):
     """Hex SHA-256 of the config as canonical JSON (key order does not matter), without
-    :data:`EXECUTION_KEYS` and :data:`EXECUTION_MD_KEYS`."""
+    :data:`EXECUTION_KEYS`, :data:`EXECUTION_MD_KEYS` and :data:`EXECUTION_SOAP_KEYS`."""
     science = {key: value for key, value in config.items() if key not in EXECUTION_KEYS}
-    if isinstance(science.get("md"), dict):
-        science["md"] = {key: value for key, value in science["md"].items() if key not in EXECUTION_MD_KEYS}
+    for section, keys in (("md", EXECUTION_MD_KEYS), ("soap", EXECUTION_SOAP_KEYS)):
+        if isinstance(science.get(section), dict):
+            science[section] = {key: value for key, value in science[section].items() if key not in keys}
     canonical = json.dumps(science, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -575,10 +575,12 @@ def read_dictionary(path):
 
 
 def build_dictionary_from_files(paths, threshold, batch_size, log_interval_s=30.0):
-    """Leader dictionary of all environments of the SOAP files ``paths``, streamed.
+    """Leader dictionary of all environments of the SOAP sources ``paths``, streamed.
 
-    Order (it defines the dictionary): files in the order given, atoms in file order; the
-    workflow passes the training files sorted by sample id.  Memory: one file, one batch and
+    ``paths``: SOAP Parquet files, or :class:`~mgbarcode.descriptors.StructureSample` s whose
+    vectors are computed as they are reached (``soap.store: false``; the same vectors, so the
+    same dictionary).  Order (it defines the dictionary): sources in the order given, atoms in
+    file order; the workflow passes the training samples sorted by sample id.  Memory: one file, one batch and
     the dictionary.  Logs progress every ``log_interval_s`` seconds and at the end.
     """
     paths = list(paths)
@@ -822,6 +824,9 @@ class Encoding(NamedTuple):
 
 def encode_files(paths, sample_ids, dictionary_path, threshold, batch_size, log_interval_s=30.0):
     """Encode many samples' SOAP files against a dictionary, streaming batches across files.
+
+    ``paths``: SOAP Parquet files or :class:`~mgbarcode.descriptors.StructureSample` s
+    (:func:`mgbarcode.descriptors.soap_sources`), one per sample id.
 
     Returns an :class:`Encoding`.  Its two sample tables have one row per sample in the order
     of ``paths``, columns ``sample_id, n_atoms, n_unmatched`` then one column per ULE

@@ -76,6 +76,29 @@ def batch_structures(wildcards):
     return expand(f"{R}/samples/{{trajectory}}", trajectory=BATCHES[wildcards.batch])
 
 
+def soap_input(*splits):
+    """Input function (for ``unpack``) of a job that reads SOAP: that of the batches holding a
+    trajectory of ``splits`` (none: the job's own ``wildcards.batch``).  soap.store true:
+    ``soap``, the batches' SOAP folders; false: ``soap_tables`` and ``soap_structures``, the
+    sample tables and structure folders of the batches' trajectories, paired in order, from
+    which the job computes the vectors (mgbarcode.descriptors.soap_sources)."""
+    def soap_of(wildcards):
+        batches = split_batches(*splits) if splits else [wildcards.batch]
+        if config["soap"]["store"]:
+            return {"soap": expand(f"{R}/soap/{{batch}}", batch=batches)}
+        trajectories = [trajectory for batch in batches for trajectory in BATCHES[batch]]
+        return {"soap_tables": expand(f"{R}/samples/{{trajectory}}.parquet", trajectory=trajectories),
+                "soap_structures": expand(f"{R}/samples/{{trajectory}}", trajectory=trajectories)}
+    return soap_of
+
+
+def soap_stream_params():
+    """Params (for ``**``) of a job that reads SOAP: with soap.store false, the descriptor's
+    parameters, which it computes the vectors with (so that changing them reruns it); none when
+    it reads stored files (their own rule, soap_descriptors, has them)."""
+    return {} if config["soap"]["store"] else {"soap": config["soap"]}
+
+
 def split_trajectory_ids(split):
     return [t.trajectory_id for t in THERMAL_TRAJECTORIES + SHEAR_TRAJECTORIES + IMPORTED_TRAJECTORIES
             if t.split == split]

@@ -104,13 +104,15 @@ rule barcodes:
 
 rule mean_soap:
     input:
-        soap=expand(f"{R}/soap/{{batch}}", batch=split_batches("train", "test", "size")),
+        unpack(soap_input("train", "test", "size")),
     output:
         f"{R}/encoding/mean_soap.parquet",
     log:
         f"{R}/logs/mean_soap.log",
     benchmark:
         f"{R}/benchmarks/mean_soap.tsv"
+    params:
+        **soap_stream_params(),
     threads: resources_for("mean_soap")["threads"]
     resources:
         mem_mb=resources_for("mean_soap")["mem_mb"],
@@ -191,7 +193,7 @@ rule model_figures:
 
 rule learning_curve:
     input:
-        soap=expand(f"{R}/soap/{{batch}}", batch=split_batches("train", "test")),
+        unpack(soap_input("train", "test")),
         fit=f"{R}/model/fractions_fit.json",
         catalogue=f"{R}/samples.parquet",
     output:
@@ -207,6 +209,7 @@ rule learning_curve:
         curve=config["learning_curve"],
         model=config["model"],
         batch_size=config["ules"]["batch_size"],
+        **soap_stream_params(),
     threads: resources_for("learning_curve")["threads"]
     resources:
         mem_mb=resources_for("learning_curve")["mem_mb"],

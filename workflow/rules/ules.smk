@@ -1,6 +1,8 @@
 # SOAP descriptors per sample, the ULE dictionary, its threshold, and the ULE-fraction encoding.
 # SOAP and encoding jobs work on batches of trajectories (common.smk BATCHES); every file inside
-# is per sample: soap/<batch>/<sample_id>.parquet.
+# is per sample: soap/<batch>/<sample_id>.parquet.  With soap.store false no SOAP is stored: the
+# rules that read it get the structures instead (common.smk soap_input) and compute it.
+from mgbarcode.descriptors import descriptor_parameters
 
 
 rule soap_descriptors:
@@ -14,7 +16,7 @@ rule soap_descriptors:
     benchmark:
         f"{R}/benchmarks/soap_descriptors/{{batch}}.tsv"
     params:
-        soap=config["soap"],
+        soap=descriptor_parameters(config["soap"]),
     group:
         "soap"
     threads: resources_for("soap_descriptors")["threads"]
@@ -29,7 +31,7 @@ rule soap_descriptors:
 
 rule ule_threshold_calibration:
     input:
-        soap=expand(f"{R}/soap/{{batch}}", batch=split_batches("train")),
+        unpack(soap_input("train")),
         catalogue=f"{R}/samples.parquet",
     output:
         table=f"{R}/ules/threshold_calibration.parquet",
@@ -43,6 +45,7 @@ rule ule_threshold_calibration:
         f"{R}/benchmarks/ule_threshold_calibration.tsv"
     params:
         ules=config["ules"],
+        **soap_stream_params(),
     threads: resources_for("ule_threshold_calibration")["threads"]
     resources:
         mem_mb=resources_for("ule_threshold_calibration")["mem_mb"],
@@ -55,7 +58,7 @@ rule ule_threshold_calibration:
 
 rule ule_dictionary:
     input:
-        soap=expand(f"{R}/soap/{{batch}}", batch=split_batches("train")),
+        unpack(soap_input("train")),
         choice=f"{R}/ules/threshold.json",
         catalogue=f"{R}/samples.parquet",
     output:
@@ -66,6 +69,7 @@ rule ule_dictionary:
         f"{R}/benchmarks/ule_dictionary.tsv"
     params:
         batch_size=config["ules"]["batch_size"],
+        **soap_stream_params(),
     threads: resources_for("ule_dictionary")["threads"]
     resources:
         mem_mb=resources_for("ule_dictionary")["mem_mb"],
@@ -78,8 +82,8 @@ rule ule_dictionary:
 
 rule ule_encoding:
     input:
+        unpack(soap_input()),
         tables=batch_tables,
-        soap=f"{R}/soap/{{batch}}",
         dictionary=f"{R}/ules/dictionary.parquet",
         choice=f"{R}/ules/threshold.json",
     output:
@@ -92,6 +96,7 @@ rule ule_encoding:
         f"{R}/benchmarks/ule_encoding/{{batch}}.tsv"
     params:
         batch_size=config["ules"]["batch_size"],
+        **soap_stream_params(),
     group:
         "encode"
     threads: resources_for("ule_encoding")["threads"]

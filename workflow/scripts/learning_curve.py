@@ -12,7 +12,12 @@ params = snakemake.params
 catalogue = basins.distinct(pd.read_parquet(snakemake.input.catalogue))
 train, test = (catalogue[catalogue["split"] == split] for split in ("train", "test"))
 ids = list(train["sample_id"]) + list(test["sample_id"])
-soap_path_of = dict(zip(ids, descriptors.find_soap_files(snakemake.input.soap, ids)))
+# Stored SOAP files, or structures whose SOAP each point recomputes as it streams (soap.store false).
+soap_path_of = dict(zip(ids, descriptors.soap_sources(ids, soap_folders=snakemake.input.get("soap"),
+                                                      tables=snakemake.input.get("soap_tables"),
+                                                      structure_folders=snakemake.input.get("soap_structures"),
+                                                      soap_params=snakemake.params.get("soap"),
+                                                      n_workers=snakemake.threads)))
 fit = json.loads(Path(snakemake.input.fit).read_text())
 table = learning_curve.learning_curve(train, test, soap_path_of, params.curve["thresholds"],
                                       params.curve["history_fractions"], fit["best_params"], fit["n_rounds"],

@@ -2,17 +2,12 @@
 per sample."""
 from pathlib import Path
 
-import pandas as pd
-
 from mgbarcode import descriptors, logs, provenance
 from mgbarcode.io import atomic_directory
 
 logs.to_file(snakemake.log[0])
-structure_paths, sample_ids = [], []
-for table_path, structure_dir in zip(snakemake.input.tables, snakemake.input.structures):
-    table = pd.read_parquet(table_path, columns=["sample_id", "structure"])
-    structure_paths += [Path(structure_dir) / Path(p).name for p in table["structure"]]
-    sample_ids += list(table["sample_id"])
+structure_of = descriptors.structure_files(snakemake.input.tables, snakemake.input.structures)
+structure_paths, sample_ids = list(structure_of.values()), list(structure_of)
 with atomic_directory(snakemake.output[0]) as tmp_dir:
     descriptors.soap_for_structures(
         structure_paths=structure_paths,

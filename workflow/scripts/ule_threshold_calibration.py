@@ -10,7 +10,13 @@ log = logs.to_file(snakemake.log[0])
 settings, calibration = snakemake.params.ules, snakemake.params.ules["calibration"]
 train = basins.distinct(pd.read_parquet(snakemake.input.catalogue)).query("split == 'train'")
 chosen = ules.select_calibration_samples(train["sample_id"], calibration["n_samples"], calibration["seed"])
-samples = [descriptors.read_soap_parquet(path) for path in descriptors.find_soap_files(snakemake.input.soap, chosen)]
+# Stored SOAP files, or the structures whose SOAP is computed here (soap.store false).
+sources = descriptors.soap_sources(chosen, soap_folders=snakemake.input.get("soap"),
+                                   tables=snakemake.input.get("soap_tables"),
+                                   structure_folders=snakemake.input.get("soap_structures"),
+                                   soap_params=snakemake.params.get("soap"),
+                                   n_workers=snakemake.threads)
+samples = list(descriptors.iter_sample_soap(sources))
 vectors = np.concatenate([sample.unit_vectors for sample in samples])
 species = np.concatenate([np.asarray(sample.species, dtype=object) for sample in samples])
 log.info("calibrating on %d environments of %d train samples", len(vectors), len(chosen))
