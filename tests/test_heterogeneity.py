@@ -192,6 +192,23 @@ def test_pairs_condition_summary_and_correlation():
     assert correlation["r_group2"] > 0.9
 
 
+def test_references_have_the_mechanical_samples_number_of_atoms():
+    # Thermal samples of another size at the same energy carry another counting noise: they are
+    # never references, and a size with no thermal sample leaves its mechanical samples unmatched.
+    thermal, mech, columns, groups = synthetic_samples()
+    small, large = thermal.assign(n_atoms=500), thermal.assign(n_atoms=3000)
+    shifted = large.assign(**{column: large[column] + 0.05 for column in columns},
+                           sample_id=[f"big_{i}" for i in range(len(large))])
+    mech = mech.assign(n_atoms=np.where(np.arange(len(mech)) % 2, 500, 3000))
+    alone_small = het.pair_table(mech[mech["n_atoms"] == 500], small, columns, groups, 0.001)
+    alone_large = het.pair_table(mech[mech["n_atoms"] == 3000], shifted, columns, groups, 0.001)
+    mixed = het.pair_table(mech, pd.concat([small, shifted], ignore_index=True), columns, groups, 0.001)
+    assert mixed["sample_id"].tolist() == mech["sample_id"].tolist()
+    pd.testing.assert_frame_equal(mixed[mech["n_atoms"].to_numpy() == 500].reset_index(drop=True), alone_small)
+    pd.testing.assert_frame_equal(mixed[mech["n_atoms"].to_numpy() == 3000].reset_index(drop=True), alone_large)
+    assert not het.pair_table(mech, small, columns, groups, 0.001)["matched"][mech["n_atoms"] == 3000].any()
+
+
 def test_verdict_separates_a_heterogeneous_structure_from_a_thermal_one():
     thermal, mech, columns, groups = synthetic_samples()
     thermal_barcodes = thermal[columns].to_numpy()

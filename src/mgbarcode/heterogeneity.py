@@ -243,6 +243,28 @@ def thermal_self_spreads(thermal_barcodes, thermal_energies_eV_per_atom, groups,
 
 def pair_table(mech, thermal, barcode_columns, groups, tolerance, energy_column="energy_eV_per_atom",
                condition_column="shear_T_K"):
+    """One row per mechanical sample, in ``mech``'s order: its thermal reference and the barcode
+    contrast (:func:`pairs_at_one_size`), the references taken among the thermal samples with the
+    sample's number of atoms when both tables have ``n_atoms``.  A barcode entry s of an N-atom
+    sample carries a multinomial counting noise of about sqrt(s(1 - s)/N): thermal references of
+    another size would add to δs, and to the thermal-against-thermal baseline, a spread that
+    neither shear nor the glass's history made.
+    """
+    if "n_atoms" not in mech or "n_atoms" not in thermal:
+        return pairs_at_one_size(mech, thermal, barcode_columns, groups, tolerance, energy_column, condition_column)
+    sizes = mech["n_atoms"].to_numpy()
+    parts = []
+    for n_atoms in pd.unique(sizes):
+        rows = np.flatnonzero(sizes == n_atoms)
+        same_size = thermal[thermal["n_atoms"].to_numpy() == n_atoms]
+        part = pairs_at_one_size(mech.iloc[rows], same_size, barcode_columns, groups, tolerance, energy_column,
+                                 condition_column)
+        parts.append(part.set_axis(rows))
+    return pd.concat(parts).sort_index().reset_index(drop=True)
+
+
+def pairs_at_one_size(mech, thermal, barcode_columns, groups, tolerance, energy_column="energy_eV_per_atom",
+                      condition_column="shear_T_K"):
     """One row per mechanical sample: its thermal reference and the barcode contrast.
 
     ``mech``: ``sample_id``, ``condition_column``, ``energy_column``, its strain statistics

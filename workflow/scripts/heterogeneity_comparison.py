@@ -50,7 +50,8 @@ for temperature, rows in pairs[pairs["matched"]].groupby("shear_T_K"):
     closest = rows.loc[rows["delta_energy_eV_per_atom"].abs().idxmin()]
     s_mech = mech.loc[mech["sample_id"] == closest["sample_id"], names].to_numpy()[0]
     # The reference the contrast uses: the mean thermal barcode within the tolerance.
-    window = (thermal["energy_eV_per_atom"] - closest["energy_eV_per_atom"]).abs() <= params.tolerance
+    window = ((thermal["energy_eV_per_atom"] - closest["energy_eV_per_atom"]).abs() <= params.tolerance) & (
+        thermal["n_atoms"] == mech.loc[mech["sample_id"] == closest["sample_id"], "n_atoms"].iloc[0])
     s_thermal = thermal.loc[window & ~thermal["zero_barcode"], names].to_numpy().mean(axis=0)
     shown.append((histories.condition_label(temperature), s_thermal, s_mech, closest["delta_energy_eV_per_atom"]))
 if not shown:
