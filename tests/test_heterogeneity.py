@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from ase.build import bulk
 
+from mgbarcode import atomic_strain
 from mgbarcode import heterogeneity as het
 
 
@@ -44,10 +45,10 @@ def test_affine_simple_shear_gives_the_analytic_uniform_strain(crystal, shear_st
     expected = simple_shear_von_mises(shear_strain)
     assert expected == pytest.approx(np.sqrt(shear_strain ** 2 / 4 + shear_strain ** 4 / 12))
     sheared = affinely_sheared(crystal, shear_strain, flip)
-    strains = het.von_mises_strain(crystal, sheared, cutoff_A=3.0, xy_strain=shear_strain)
+    strains = atomic_strain.von_mises_strain(crystal, sheared, cutoff_A=3.0, xy_strain=shear_strain)
     assert strains.shape == (len(crystal),)
     np.testing.assert_allclose(strains, expected, rtol=1e-9)
-    statistic = het.heterogeneity_statistic(strains, percentile=95.0)
+    statistic = atomic_strain.heterogeneity_statistic(strains, percentile=95.0)
     assert statistic["von_mises_strain_std"] == pytest.approx(0.0, abs=1e-9)
     assert statistic["von_mises_strain_mean"] == pytest.approx(expected)
 
@@ -55,13 +56,13 @@ def test_affine_simple_shear_gives_the_analytic_uniform_strain(crystal, shear_st
 def test_a_flipped_cell_without_the_strain_is_wrong(crystal):
     """Why the strain must be passed: read naively, the flipped basis is a different shear."""
     sheared = affinely_sheared(crystal, 0.3, flip=True)
-    naive = het.von_mises_strain(crystal, sheared, cutoff_A=3.0)
+    naive = atomic_strain.von_mises_strain(crystal, sheared, cutoff_A=3.0)
     assert abs(naive.mean() - simple_shear_von_mises(0.3)) > 0.1
 
 
 def test_strain_heterogeneity_statistic_and_condition_summary():
     strains = np.array([0.0, 0.1, 0.2, 0.3])
-    statistic = het.heterogeneity_statistic(strains, percentile=50.0)
+    statistic = atomic_strain.heterogeneity_statistic(strains, percentile=50.0)
     assert statistic == pytest.approx({"von_mises_strain_std": np.std(strains), "von_mises_strain_mean": 0.15,
                                        "von_mises_strain_percentile": 0.15})
     # The condition's strain heterogeneity: the primary statistic's mean over its samples (the

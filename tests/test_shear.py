@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgbarcode import heterogeneity, histories, md, samples, shear
+from mgbarcode import atomic_strain, heterogeneity, histories, md, samples, shear
 from mgbarcode.io import read_structure
 
 SHEAR_T_K = 300.0
@@ -146,10 +146,10 @@ def test_sheared_inherent_structures_are_minimised_in_the_tilted_box(sheared, gl
 def test_shear_makes_strain_heterogeneous(sheared, held):
     _, structures = sheared
     first = structures[0]
-    assert first.atoms.get_array(heterogeneity.STRAIN_ARRAY).shape == (len(first.atoms),)
+    assert first.atoms.get_array(atomic_strain.STRAIN_ARRAY).shape == (len(first.atoms),)
     held_reference, held_atoms = held
-    held_strain = heterogeneity.heterogeneity_statistic(
-        heterogeneity.von_mises_strain(held_reference, held_atoms, STRAIN_CUTOFF_A))
+    held_strain = atomic_strain.heterogeneity_statistic(
+        atomic_strain.von_mises_strain(held_reference, held_atoms, STRAIN_CUTOFF_A))
     # the flow leaves a broad distribution; a thermal hold only a narrow one (measured here:
     # std 0.047 against 0.016, mean 0.126 against 0.035)
     assert first.meta["von_mises_strain_std"] > 2 * held_strain["von_mises_strain_std"]
@@ -169,7 +169,7 @@ def test_shear_makes_strain_heterogeneous(sheared, held):
         assert meta["interval_von_mises_mean"] > 0.9 * interval / 2
         assert 0 < meta["interval_participation_ratio"] < 1
         assert 0 <= meta["interval_hot_fraction"] <= 1 and meta["interval_slab_localisation"] >= 1
-        assert structure.atoms.get_array(heterogeneity.INTERVAL_STRAIN_ARRAY).shape == (len(structure.atoms),)
+        assert structure.atoms.get_array(atomic_strain.INTERVAL_STRAIN_ARRAY).shape == (len(structure.atoms),)
 
 
 @pytest.mark.slow
@@ -177,7 +177,7 @@ def test_mechanical_catalogue_rows(sheared, tmp_path):
     _, structures = sheared
     trajectory = shear_trajectory()
     columns = shear.CATALOGUE_EXTRA_COLUMNS
-    assert set(heterogeneity.STRAIN_STATISTIC_COLUMNS) <= set(columns)
+    assert set(atomic_strain.STRAIN_STATISTIC_COLUMNS) <= set(columns)
     table = samples.write_trajectory(structures, trajectory, tmp_path / "mech.parquet", tmp_path / "mech",
                                      potential_sha256="x", lammps_version="y", provenance={},
                                      repeat_tolerances={"energy_tol_eV_per_atom": 1e-4, "position_tol_A": 0.1},
@@ -189,5 +189,5 @@ def test_mechanical_catalogue_rows(sheared, tmp_path):
     assert written["seed"].tolist() == [trajectory.seed] * len(structures)
     assert table["sample_id"].tolist() == [s.sample_id for s in structures]
     reread = read_structure(written["structure"].iloc[-1])
-    np.testing.assert_allclose(reread.get_array(heterogeneity.STRAIN_ARRAY),
-                               structures[-1].atoms.get_array(heterogeneity.STRAIN_ARRAY), rtol=1e-6)
+    np.testing.assert_allclose(reread.get_array(atomic_strain.STRAIN_ARRAY),
+                               structures[-1].atoms.get_array(atomic_strain.STRAIN_ARRAY), rtol=1e-6)

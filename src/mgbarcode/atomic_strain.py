@@ -18,6 +18,9 @@ under simple shear a band forms on either plane of maximum shear stress, normal 
 Neighbour cutoff.  The first minimum of the total g(r) after its first peak, measured on the
 structures themselves (:func:`first_minimum_of_rdf`).
 
+Each sheared IS carries its cumulative and per-interval strains, as per-atom arrays and as
+statistics in its catalogue row (:func:`annotate_strains`).
+
 Units: Å (D²min in Å²); strains are dimensionless.
 """
 
@@ -48,6 +51,17 @@ class RadialDistribution(NamedTuple):
     r_A: np.ndarray         # [n_bins] bin centres
     g: np.ndarray           # [n_bins] total g(r)
     g_smoothed: np.ndarray  # [n_bins] its moving average, in which the minimum is located
+
+
+# Cumulative (against the pre-shear IS) and per-interval (against the previous sheared IS)
+# strain statistics of a sheared IS (:func:`annotate_strains`), and its per-atom arrays.
+CUMULATIVE_STRAIN_COLUMNS = ("von_mises_strain_std", "von_mises_strain_mean", "von_mises_strain_percentile")
+INTERVAL_STRAIN_COLUMNS = ("interval_von_mises_std", "interval_von_mises_mean", "interval_d2min_mean_A2",
+                           "interval_participation_ratio", "interval_hot_fraction", "interval_largest_hot_cluster",
+                           "interval_slab_localisation")
+STRAIN_STATISTIC_COLUMNS = CUMULATIVE_STRAIN_COLUMNS + INTERVAL_STRAIN_COLUMNS + ("strain_cutoff_A",)
+STRAIN_ARRAY = "von_mises_strain"  # per-atom array name on sheared IS (and in their extended XYZ)
+INTERVAL_STRAIN_ARRAY = "interval_von_mises_strain"
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,3 +269,69 @@ def first_minimum_of_rdf(structures, r_max_A, n_bins, smoothing_bins):
     while end + 1 < len(smoothed) and smoothed[end + 1] == smoothed[start]:
         end += 1
     return RadialDistribution(float((r[start] + r[end]) / 2), r, g, smoothed)
+
+
+# --------------------------------------------------------------------------------------------
+# Strains of sheared IS, as the catalogue carries them
+
+
+def von_mises_strain(reference_atoms, current_atoms, cutoff_A, xy_strain=None):
+    """Per-atom von Mises strain η of ``current_atoms`` against ``reference_atoms``: the
+    ``von_mises`` part of :func:`local_strain` (same arguments)."""
+    return local_strain(reference_atoms, current_atoms, cutoff_A, xy_strain).von_mises
+
+
+def heterogeneity_statistic(strains, percentile=95.0):
+    """The strain heterogeneity of one sample: the standard deviation (ddof = 0) of its
+    per-atom von Mises strains, with their mean and ``percentile``-th percentile for context.
+
+    Returns ``{von_mises_strain_std, von_mises_strain_mean, von_mises_strain_percentile}``.
+    """
+    strains = np.asarray(strains, dtype=np.float64)
+    if strains.size == 0:
+        raise ValueError("no strains given")
+    return dict(zip(CUMULATIVE_STRAIN_COLUMNS, (float(strains.std()), float(strains.mean()),
+                                               float(np.percentile(strains, percentile)))))
+
+
+def interval_statistics(previous_atoms, current_atoms, strain_increment, cutoff_A, hot_threshold, n_slabs):
+    """Strain of one snapshot interval (``current_atoms`` against ``previous_atoms``, the IS one
+    ``strain_increment`` of box shear earlier) and how localised it is: the std and mean of η,
+    the mean D²min (Å²), the participation ratio of η, the fraction of atoms with η above
+    ``hot_threshold`` and the size of their largest connected cluster (neighbours within
+    ``cutoff_A``), and the slab localisation of η along the gradient direction.  Returns a dict
+    keyed by :data:`INTERVAL_STRAIN_COLUMNS` and the per-atom η."""
+    interval = incremental_strain(previous_atoms, current_atoms, cutoff_A, strain_increment)
+    eta = interval.von_mises
+    hot = hot_atom_clusters(current_atoms, eta, hot_threshold, cutoff_A)
+    largest_cluster = int(hot.sizes[0]) if len(hot.sizes) else 0
+    values = (float(eta.std()), float(eta.mean()), float(interval.d2min_A2.mean()), participation_ratio(eta),
+              hot.fraction, largest_cluster, slab_profile(current_atoms, eta, n_slabs).localisation)
+    return dict(zip(INTERVAL_STRAIN_COLUMNS, values)), eta
+
+
+def annotate_strains(reference_atoms, structures, pair_distribution, percentile, hot_threshold, n_slabs):
+    """Give each sheared IS (``InherentStructure`` with ``meta['strain']``, in strain order) its
+    strains.  The neighbour cutoff is the first minimum of the reference IS's g(r)
+    (:func:`first_minimum_of_rdf` with ``pair_distribution``: the ``heterogeneity.pair_distribution``
+    config).  Cumulative: η against ``reference_atoms`` (the
+    pre-shear IS; array ``von_mises_strain``, :func:`heterogeneity_statistic`).  Per interval:
+    :func:`interval_statistics` against the previous sheared IS (array
+    ``interval_von_mises_strain``); the first IS of the window has no previous one (NaN).
+    Returns the cutoff (Å)."""
+    cutoff_A = first_minimum_of_rdf([reference_atoms], **pair_distribution).first_minimum_A
+    previous = None
+    for structure in structures:
+        strains = von_mises_strain(reference_atoms, structure.atoms, cutoff_A, xy_strain=structure.meta["strain"])
+        structure.atoms.set_array(STRAIN_ARRAY, strains)
+        structure.meta.update(heterogeneity_statistic(strains, percentile), strain_cutoff_A=cutoff_A)
+        if previous is None:
+            structure.meta.update(dict.fromkeys(INTERVAL_STRAIN_COLUMNS, np.nan))
+        else:
+            statistics, eta = interval_statistics(previous.atoms, structure.atoms,
+                                                  structure.meta["strain"] - previous.meta["strain"],
+                                                  cutoff_A, hot_threshold, n_slabs)
+            structure.atoms.set_array(INTERVAL_STRAIN_ARRAY, eta)
+            structure.meta.update(statistics)
+        previous = structure
+    return cutoff_A

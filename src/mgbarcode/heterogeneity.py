@@ -4,8 +4,9 @@ Strain.  The per-atom von Mises (local shear invariant) strain η of Shimizu, Og
 (Mater. Trans. 48, 2923 (2007)), computed by OVITO's ``AtomicStrainModifier`` (its ``Shear
 Strain`` output: for the Green–Lagrangian strain E, η = sqrt(E_xy² + E_xz² + E_yz² +
 ((E_xx−E_yy)² + (E_xx−E_zz)² + (E_yy−E_zz)²)/6)) with first-shell neighbours
-(:mod:`mgbarcode.atomic_strain`): cumulative, against the pre-shear inherent structure, and
-per snapshot interval, against the previous sheared IS, with D²min and localisation measures.
+(:mod:`mgbarcode.atomic_strain`, which gives each sheared IS its strains): cumulative, against
+the pre-shear inherent structure, and per snapshot interval, against the previous sheared IS,
+with D²min and localisation measures.
 A sample's strain heterogeneity (:data:`PRIMARY_STRAIN_STATISTIC`) is the standard deviation
 over its atoms of the per-interval η: each interval has the same applied strain, and neither
 the yield transient nor the accumulated history enters it.
@@ -34,22 +35,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .atomic_strain import (first_minimum_of_rdf, hot_atom_clusters, incremental_strain, local_strain,
-                            participation_ratio, slab_profile)
+from .atomic_strain import STRAIN_STATISTIC_COLUMNS, incremental_strain, participation_ratio, slab_profile
 from .histories import condition_label
 
 
-# Cumulative (against the pre-shear IS) and per-interval (against the previous sheared IS)
-# strain statistics of a sheared IS; PRIMARY_STRAIN_STATISTIC is the heterogeneity compared
-# across conditions.
-CUMULATIVE_STRAIN_COLUMNS = ("von_mises_strain_std", "von_mises_strain_mean", "von_mises_strain_percentile")
-INTERVAL_STRAIN_COLUMNS = ("interval_von_mises_std", "interval_von_mises_mean", "interval_d2min_mean_A2",
-                           "interval_participation_ratio", "interval_hot_fraction", "interval_largest_hot_cluster",
-                           "interval_slab_localisation")
-STRAIN_STATISTIC_COLUMNS = CUMULATIVE_STRAIN_COLUMNS + INTERVAL_STRAIN_COLUMNS + ("strain_cutoff_A",)
+# The strain heterogeneity compared across conditions: one of the per-interval strain
+# statistics of a sheared IS (mgbarcode.atomic_strain.INTERVAL_STRAIN_COLUMNS).
 PRIMARY_STRAIN_STATISTIC = "interval_von_mises_std"
-STRAIN_ARRAY = "von_mises_strain"  # per-atom array name on sheared IS (and in their extended XYZ)
-INTERVAL_STRAIN_ARRAY = "interval_von_mises_strain"
 # Per shear run: the strain accumulated over the whole steady-state window (first to last
 # sheared IS) and where it sits; a band that forms within the window shows here at full weight.
 WINDOW_STRAIN_COLUMNS = ("window_strain", "window_von_mises_mean", "window_von_mises_std",
@@ -58,70 +50,7 @@ WINDOW_STRAIN_COLUMNS = ("window_strain", "window_von_mises_mean", "window_von_m
 
 
 # --------------------------------------------------------------------------------------------
-# Per-atom strain
-
-
-def von_mises_strain(reference_atoms, current_atoms, cutoff_A, xy_strain=None):
-    """Per-atom von Mises strain η of ``current_atoms`` against ``reference_atoms``: the
-    ``von_mises`` part of :func:`mgbarcode.atomic_strain.local_strain` (same arguments)."""
-    return local_strain(reference_atoms, current_atoms, cutoff_A, xy_strain).von_mises
-
-
-def heterogeneity_statistic(strains, percentile=95.0):
-    """The strain heterogeneity of one sample: the standard deviation (ddof = 0) of its
-    per-atom von Mises strains, with their mean and ``percentile``-th percentile for context.
-
-    Returns ``{von_mises_strain_std, von_mises_strain_mean, von_mises_strain_percentile}``.
-    """
-    strains = np.asarray(strains, dtype=np.float64)
-    if strains.size == 0:
-        raise ValueError("no strains given")
-    return dict(zip(CUMULATIVE_STRAIN_COLUMNS, (float(strains.std()), float(strains.mean()),
-                                               float(np.percentile(strains, percentile)))))
-
-
-def interval_statistics(previous_atoms, current_atoms, strain_increment, cutoff_A, hot_threshold, n_slabs):
-    """Strain of one snapshot interval (``current_atoms`` against ``previous_atoms``, the IS one
-    ``strain_increment`` of box shear earlier) and how localised it is: the std and mean of η,
-    the mean D²min (Å²), the participation ratio of η, the fraction of atoms with η above
-    ``hot_threshold`` and the size of their largest connected cluster (neighbours within
-    ``cutoff_A``), and the slab localisation of η along the gradient direction
-    (:mod:`mgbarcode.atomic_strain`).  Returns a dict keyed by :data:`INTERVAL_STRAIN_COLUMNS`
-    and the per-atom η."""
-    interval = incremental_strain(previous_atoms, current_atoms, cutoff_A, strain_increment)
-    eta = interval.von_mises
-    hot = hot_atom_clusters(current_atoms, eta, hot_threshold, cutoff_A)
-    largest_cluster = int(hot.sizes[0]) if len(hot.sizes) else 0
-    values = (float(eta.std()), float(eta.mean()), float(interval.d2min_A2.mean()), participation_ratio(eta),
-              hot.fraction, largest_cluster, slab_profile(current_atoms, eta, n_slabs).localisation)
-    return dict(zip(INTERVAL_STRAIN_COLUMNS, values)), eta
-
-
-def annotate_strains(reference_atoms, structures, pair_distribution, percentile, hot_threshold, n_slabs):
-    """Give each sheared IS (``InherentStructure`` with ``meta['strain']``, in strain order) its
-    strains.  The neighbour cutoff is the first minimum of the reference IS's g(r)
-    (:func:`mgbarcode.atomic_strain.first_minimum_of_rdf` with ``pair_distribution``: the
-    ``heterogeneity.pair_distribution`` config).  Cumulative: η against ``reference_atoms`` (the
-    pre-shear IS; array ``von_mises_strain``, :func:`heterogeneity_statistic`).  Per interval:
-    :func:`interval_statistics` against the previous sheared IS (array
-    ``interval_von_mises_strain``); the first IS of the window has no previous one (NaN).
-    Returns the cutoff (Å)."""
-    cutoff_A = first_minimum_of_rdf([reference_atoms], **pair_distribution).first_minimum_A
-    previous = None
-    for structure in structures:
-        strains = von_mises_strain(reference_atoms, structure.atoms, cutoff_A, xy_strain=structure.meta["strain"])
-        structure.atoms.set_array(STRAIN_ARRAY, strains)
-        structure.meta.update(heterogeneity_statistic(strains, percentile), strain_cutoff_A=cutoff_A)
-        if previous is None:
-            structure.meta.update(dict.fromkeys(INTERVAL_STRAIN_COLUMNS, np.nan))
-        else:
-            statistics, eta = interval_statistics(previous.atoms, structure.atoms,
-                                                  structure.meta["strain"] - previous.meta["strain"],
-                                                  cutoff_A, hot_threshold, n_slabs)
-            structure.atoms.set_array(INTERVAL_STRAIN_ARRAY, eta)
-            structure.meta.update(statistics)
-        previous = structure
-    return cutoff_A
+# Strain over a shear run's steady-state window
 
 
 def window_strain(window_start_atoms, window_end_atoms, strain_increment, cutoff_A, n_slabs):
@@ -268,10 +197,10 @@ def pairs_at_one_size(mech, thermal, barcode_columns, groups, tolerance, energy_
     """One row per mechanical sample: its thermal reference and the barcode contrast.
 
     ``mech``: ``sample_id``, ``condition_column``, ``energy_column``, its strain statistics
-    (those of :data:`STRAIN_STATISTIC_COLUMNS` present are carried over) and the
-    ``barcode_columns`` (optional ``trajectory_id``, the shear run, and ``n_top``, its atoms at
-    top ULEs, are carried over); ``thermal``: ``sample_id``, ``energy_column`` and the
-    same barcode columns.  The reference is the mean barcode of the thermal samples within
+    (those of :data:`mgbarcode.atomic_strain.STRAIN_STATISTIC_COLUMNS` present are carried
+    over) and the ``barcode_columns`` (optional ``trajectory_id``, the shear run, and ``n_top``,
+    its atoms at top ULEs, are carried over); ``thermal``: ``sample_id``, ``energy_column`` and
+    the same barcode columns.  The reference is the mean barcode of the thermal samples within
     ``tolerance`` (``n_reference`` of them; ``thermal_sample_id`` names the nearest).  Rows
     flagged ``zero_barcode`` (a sample with no atom at any top ULE) take no part: such
     mechanical samples stay unmatched, such thermal samples are never references.  Unmatched

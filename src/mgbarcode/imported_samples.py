@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from . import md, structures
+from .atomic_strain import annotate_strains
 from .config import SPLITS as THERMAL_SPLITS
 from .errors import InputError
-from .heterogeneity import annotate_strains
 from .samples import InherentStructure
 from .histories import MECH_SPLIT
 from .shear import CATALOGUE_EXTRA_COLUMNS as SHEAR_COLUMNS
@@ -276,7 +276,7 @@ def inherent_structure(sample, potential, md_config, imported_config, type_eleme
 def run_imported_trajectory(trajectory, potential, md_config, imported_config, heterogeneity_config, log_file=None):
     """Every IS of one imported history, in order (:func:`inherent_structure`).  A sheared
     history's IS also get the shear columns and, against its ``reference_structure``, the
-    strains of :func:`mgbarcode.heterogeneity.annotate_strains`, as the pipeline's own sheared
+    strains of :func:`mgbarcode.atomic_strain.annotate_strains`, as the pipeline's own sheared
     glasses do."""
     type_elements = imported_config["lammps_type_elements"] or list(potential.elements)
     result = [inherent_structure(sample, potential, md_config, imported_config, type_elements, log_file)

@@ -12,7 +12,7 @@ minimisation.  Strain γ is the engineering shear strain: the xy tilt grows by �
 
 LAMMPS flips the box (xy → xy − l_x) when the tilt passes half the box length; the flipped
 cell spans the same lattice, so energies are unaffected, and
-:func:`mgbarcode.heterogeneity.von_mises_strain` undoes the flip from the known strain.
+:func:`mgbarcode.atomic_strain.von_mises_strain` undoes the flip from the known strain.
 
 Units: Å, eV, ps, K, 1/ps (strain rates).
 """
@@ -22,7 +22,7 @@ import math
 from typing import NamedTuple
 
 from . import lammps_engine, md
-from .heterogeneity import STRAIN_STATISTIC_COLUMNS, annotate_strains
+from .atomic_strain import STRAIN_STATISTIC_COLUMNS, annotate_strains
 from .samples import (InherentStructure, drop_state_commands, engine_of, is_read, md_state, md_state_commands,
                       restore_state_commands, save_state_commands)
 
@@ -109,7 +109,7 @@ def run_shear_trajectory(source_atoms, trajectory, settings, potential, heteroge
 
     With ``heterogeneity`` (the config section of that name) each sheared IS also gets its
     cumulative and per-interval strains (arrays written to extended XYZ) and their statistics
-    in ``meta`` (:func:`mgbarcode.heterogeneity.annotate_strains`).
+    in ``meta`` (:func:`mgbarcode.atomic_strain.annotate_strains`).
     """
     plan = trajectory.sample_plan(settings.timestep_ps)
     reads = [is_read(reference_sample_id(trajectory), md_state=False)] + [is_read(sample_id) for sample_id, _, _ in plan]

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mgbarcode import barcode, figures, heterogeneity, histories, logs, provenance
+from mgbarcode import atomic_strain, barcode, figures, heterogeneity, histories, logs, provenance
 from mgbarcode.io import read_structure, write_json, write_parquet
 
 log = logs.to_file(snakemake.log[0])
@@ -40,7 +40,7 @@ write_json(out.correlation, {**correlation, "energy_tolerance_eV_per_atom": para
 
 strains = {}
 for temperature, rows in mech.groupby("shear_T_K"):
-    arrays = [read_structure(Path(path)).arrays[heterogeneity.STRAIN_ARRAY] for path in rows["structure"]]
+    arrays = [read_structure(Path(path)).arrays[atomic_strain.STRAIN_ARRAY] for path in rows["structure"]]
     strains[histories.condition_label(temperature)] = np.concatenate(arrays)
 figures.strain_distributions(strains, (out.strains, out.strains_svg))
 figures.strain_slab_profiles(windows, {t: histories.condition_label(t) for t in windows["shear_T_K"]},
