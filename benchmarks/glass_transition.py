@@ -23,16 +23,17 @@ import time
 import numpy as np
 
 from mgbarcode import config as config_module
-from mgbarcode import md, samples
+from mgbarcode import histories, md, samples
 from mgbarcode.cli import merged_config
+from mgbarcode.md_settings import md_settings
 
 
 def cooling_curve(config, n_atoms, rate_K_per_s, sample_K, seed, threads=1):
     """(temperatures K, volumes Å³/atom, wall s) read every ``sample_K`` of the quench."""
-    settings = config_module.md_settings(config)
+    settings = md_settings(config)
     potential = md.Potential.from_config(config["potential"])
     thermal = config["thermal"]
-    trajectory = samples.ThermalTrajectory(
+    trajectory = histories.ThermalTrajectory(
         trajectory_id="tg", split="train", n_atoms=n_atoms, composition=dict(config["alloy"]["composition"]),
         cooling_rate_K_per_s=rate_K_per_s, seed=seed, melt_temperature_K=thermal["melt_temperature_K"],
         melt_time_ps=thermal["melt_time_ps"], quench_final_temperature_K=thermal["quench_final_temperature_K"],

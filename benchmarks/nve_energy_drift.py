@@ -25,7 +25,7 @@ import numpy as np
 
 from mgbarcode import config as config_module
 from mgbarcode import md
-from mgbarcode.samples import species_counts
+from mgbarcode.histories import species_counts
 
 MICRO = 1e6  # eV -> µeV
 BAR_PER_GPA = 1e4

@@ -33,6 +33,7 @@ import pandas as pd
 
 from mgbarcode import config as config_module
 from mgbarcode import descriptors, histories, md, planning, samples, shear
+from mgbarcode.md_settings import md_settings
 from mgbarcode.cli import merged_config
 
 
@@ -111,12 +112,12 @@ def probe_thermal(config, n_atoms, steps, supercooled_K, glass_K):
     anneal).  The IS after the quench and after each hold is minimised as ``md.minimize`` says.
     Returns ({regime: MD atom-steps/s}, {regime: IS atoms/s}, the last IS, pickled bytes per atom
     of one IS held in memory)."""
-    settings = config_module.md_settings(config)
+    settings = md_settings(config)
     potential = md.Potential.from_config(config["potential"])
     thermal = config["thermal"]
     span_ps = steps * settings.timestep_ps
     t_melt, t_final = thermal["melt_temperature_K"], thermal["quench_final_temperature_K"]
-    probe = samples.ThermalTrajectory(
+    probe = histories.ThermalTrajectory(
         trajectory_id="probe", split="train", n_atoms=n_atoms, composition=dict(config["alloy"]["composition"]),
         cooling_rate_K_per_s=(t_melt - t_final) / span_ps * 1e12, seed=1, melt_temperature_K=t_melt,
         melt_time_ps=span_ps, quench_final_temperature_K=t_final, anneal_temperatures_K=(supercooled_K, glass_K),
@@ -137,7 +138,7 @@ def probe_shear(config, glass, steps, temperature_K, strain_rate_per_ps):
     """One-core rates of the shear protocol on ``glass``: Lees-Edwards MD (``fix nvt/sllod``) for
     ``steps`` steps at ``temperature_K`` after a short hold.  The sheared IS is minimised with
     the triclinic relaxed cell.  Returns (MD atom-steps/s, IS atoms/s)."""
-    settings = config_module.md_settings(config)
+    settings = md_settings(config)
     potential = md.Potential.from_config(config["potential"])
     span_ps = steps * settings.timestep_ps
     strain = strain_rate_per_ps * span_ps
@@ -248,7 +249,7 @@ def independent_thermal(trajectory, tau):
     samples, up to its snapshot count.  A quench history counts its quenched glass once, plus
     what each anneal relaxes (nothing below T_g).  A ladder chain counts each level's snapshots
     spaced by at least tau_alpha."""
-    if isinstance(trajectory, samples.LadderTrajectory):
+    if isinstance(trajectory, histories.LadderTrajectory):
         count = sum(min(trajectory.snapshots_per_level,
                         math.floor(trajectory.snapshots_per_level * interval / tau_alpha_at(temperature, tau) + 1e-9))
                     for temperature, _, interval in trajectory.levels())
@@ -291,15 +292,15 @@ def _batches(items, size):
 def project_profile(config, costs, tau, decorrelation_strain, nodes, cores_per_node):
     """Per stage of ``config``: jobs, threads per job, core-hours, wall hours on ``nodes`` nodes,
     disk (GB) and peak memory per job (GB).  Also the IS and independent IS per split."""
-    settings = config_module.md_settings(config)
+    settings = md_settings(config)
     md_rate, is_rate = costs["md_atom_steps_per_s"], costs["is_atoms_per_s"]
     peak, held = costs["peak_gb"], costs["is_bytes_per_atom"]
     counts, thermal_jobs, thermal_memory = {}, [], []
     md_seconds = is_seconds = anneal_seconds = 0.0
-    for trajectory in config_module.thermal_trajectories(config):
+    for trajectory in histories.thermal_trajectories(config):
         n, n_is = trajectory.n_atoms, len(trajectory.sample_plan())
         melt = n * settings.steps(trajectory.melt_time_ps) / md_rate["liquid"]
-        if isinstance(trajectory, samples.LadderTrajectory):
+        if isinstance(trajectory, histories.LadderTrajectory):
             hold = n * settings.steps(trajectory.md_time_ps() - trajectory.melt_time_ps) / md_rate["supercooled"]
             minimise = n_is * n / is_rate["supercooled"]
             # tau_alpha frames: positions every frame_interval_ps from half-way through the equilibration.
@@ -338,10 +339,10 @@ def project_profile(config, costs, tau, decorrelation_strain, nodes, cores_per_n
     n_ules = config["ules"]["target_size"] or 5000
     gemm_seconds_per_env = 2.0 * n_features * n_ules / costs["gemm_flops_per_s"]
     per_job = config["jobs"]["trajectories_per_job"]
-    environments = [len(t.sample_plan()) * t.n_atoms for t in config_module.thermal_trajectories(config)]
+    environments = [len(t.sample_plan()) * t.n_atoms for t in histories.thermal_trajectories(config)]
     mech_environments = [len(t.sample_plan(settings.timestep_ps)) * shear_n for t in histories.shear_trajectories(config)]
     batches = [sum(batch) for batch in _batches(environments, per_job) + _batches(mech_environments, per_job)]
-    train_environments = sum(len(t.sample_plan()) * t.n_atoms for t in config_module.thermal_trajectories(config)
+    train_environments = sum(len(t.sample_plan()) * t.n_atoms for t in histories.thermal_trajectories(config)
                              if t.split == "train")
     _, _, disk = planning.projection(config, UNIT_RATES)
     disk = disk_footprint(disk, config["soap"]["store"])

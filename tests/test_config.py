@@ -4,13 +4,14 @@ import pytest
 import yaml
 
 from mgbarcode import config as config_module
+from mgbarcode import histories
 from mgbarcode.errors import InputError
 from tests.conftest import REPO, SHENG_POTENTIAL, run_snakemake
 
 
 def test_default_profile_is_valid(default_config):
     config_module.validate(default_config)
-    trajectories = config_module.thermal_trajectories(default_config)
+    trajectories = histories.thermal_trajectories(default_config)
     assert len({t.trajectory_id for t in trajectories}) == len(trajectories)
     assert len({t.seed for t in trajectories}) == len(trajectories)
 
@@ -92,7 +93,7 @@ def test_an_overlay_profile_for_another_alloy_drops_the_default_elements():
     merged = cli.merged_config([REPO / "tests" / "data" / "tiny.yaml", REPO / "tests" / "data" / "tiny_coal.yaml"])
     config_module.validate(merged)
     assert merged["alloy"]["composition"] == {"Co": 0.5, "Al": 0.5}
-    counts = [t.species_counts() for t in config_module.thermal_trajectories(merged)]
+    counts = [t.species_counts() for t in histories.thermal_trajectories(merged)]
     assert all(set(c) == {"Al", "Co"} and c["Al"] == c["Co"] for c in counts)
 
 
@@ -106,24 +107,24 @@ def test_snakemake_refuses_a_bad_config_before_running(tmp_path):
 
 
 def test_rate_labels_are_filename_safe():
-    assert config_module.rate_label(5e14) == "5e14"
-    assert config_module.rate_label(2.5e13) == "2.5e13"
-    assert config_module.rate_label(1e10) == "1e10"
+    assert histories.rate_label(5e14) == "5e14"
+    assert histories.rate_label(2.5e13) == "2.5e13"
+    assert histories.rate_label(1e10) == "1e10"
 
 
 def test_trajectory_batches_keep_kinds_apart_and_order(default_config):
-    ids = {"thermal": [t.trajectory_id for t in config_module.thermal_trajectories(default_config)],
+    ids = {"thermal": [t.trajectory_id for t in histories.thermal_trajectories(default_config)],
            "mech": ["mech_a", "mech_b", "mech_c"]}
     for per_job in (1, 2, 4, 1000):
-        batches = config_module.trajectory_batches(ids, per_job)
+        batches = histories.trajectory_batches(ids, per_job)
         assert [t for members in batches.values() for t in members] == ids["thermal"] + ids["mech"]
         for batch_id, members in batches.items():
             assert 1 <= len(members) <= per_job
             assert set(members) <= set(ids[batch_id.rsplit("_b", 1)[0]])
-    assert list(config_module.trajectory_batches(ids, 2))[-2:] == ["mech_b000", "mech_b001"]
-    assert len(config_module.trajectory_batches(ids, 1)) == len(ids["thermal"]) + 3
+    assert list(histories.trajectory_batches(ids, 2))[-2:] == ["mech_b000", "mech_b001"]
+    assert len(histories.trajectory_batches(ids, 1)) == len(ids["thermal"]) + 3
     with pytest.raises(ValueError):
-        config_module.trajectory_batches(ids, 0)
+        histories.trajectory_batches(ids, 0)
 
 
 def test_provenance_carries_hash_seeds_and_potential_checksum(default_config):

@@ -16,8 +16,8 @@ from ase.io import write
 
 from mgbarcode import imported_samples
 from mgbarcode.cli import merged_config
-from mgbarcode.config import thermal_trajectories
 from mgbarcode.errors import InputError
+from mgbarcode.histories import thermal_trajectories
 from mgbarcode.io import read_structure
 from tests.conftest import REPO, TINY_PROFILE
 

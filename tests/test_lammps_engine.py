@@ -13,6 +13,7 @@ import pytest
 from mgbarcode import config as config_module
 from mgbarcode import histories, lammps_engine, md, samples, shear
 from mgbarcode.errors import InputError
+from mgbarcode.md_settings import md_settings
 
 VENV_BIN = Path(sys.executable).parent
 MPI_COMMAND = f"{VENV_BIN / 'mpirun'} -np 2 {VENV_BIN / 'lmp'}"
@@ -68,10 +69,10 @@ def assert_same_samples(module, external):
 @pytest.mark.slow
 @needs_mpi_lmp
 def test_engines_give_the_same_quench_shear_and_catalogue(small_config, tmp_path):
-    settings = config_module.md_settings(small_config)
+    settings = md_settings(small_config)
     potential = md.Potential.from_config(small_config["potential"])
-    quench = next(t for t in config_module.thermal_trajectories(small_config)
-                  if isinstance(t, samples.ThermalTrajectory))
+    quench = next(t for t in histories.thermal_trajectories(small_config)
+                  if isinstance(t, histories.ThermalTrajectory))
     used = engines()
     thermal = run_both(lambda engine, log: samples.run_history(quench, settings, potential, log_file=log,
                                                                engine=engine), tmp_path, used)
@@ -115,10 +116,10 @@ class Recording:
 @needs_mpi_lmp
 def test_engines_give_the_same_ladder_level_and_frames(small_config, tmp_path):
     """The ladder reads frames between its MD chunks for τα; the external engine dumps them."""
-    settings = config_module.md_settings(small_config)
+    settings = md_settings(small_config)
     potential = md.Potential.from_config(small_config["potential"])
-    chain = next(t for t in config_module.thermal_trajectories(small_config)
-                 if isinstance(t, samples.LadderTrajectory))
+    chain = next(t for t in histories.thermal_trajectories(small_config)
+                 if isinstance(t, histories.LadderTrajectory))
     recording = {name: Recording(engine) for name, engine in engines().items()}
     runs = run_both(lambda engine, log: samples.run_history(chain, settings, potential, log_file=log, engine=engine),
                     tmp_path, recording)
@@ -137,8 +138,8 @@ def test_engines_give_the_same_ladder_level_and_frames(small_config, tmp_path):
 
 def test_a_missing_executable_is_a_config_error(small_config, tmp_path):
     small_config["md"]["engine"] = f"{tmp_path / 'no-such-lmp'} -sf omp"
-    settings = config_module.md_settings(config_module.validate(small_config))
-    quench = config_module.thermal_trajectories(small_config)[0]
+    settings = md_settings(config_module.validate(small_config))
+    quench = histories.thermal_trajectories(small_config)[0]
     with pytest.raises(InputError, match="md.engine") as raised:
         samples.run_history(quench, settings, md.Potential.from_config(small_config["potential"]))
     message = str(raised.value)
@@ -148,6 +149,6 @@ def test_a_missing_executable_is_a_config_error(small_config, tmp_path):
 
 def test_python_is_the_default_engine(small_config):
     del small_config["md"]["engine"]
-    assert isinstance(lammps_engine.for_setting(config_module.md_settings(small_config).engine),
+    assert isinstance(lammps_engine.for_setting(md_settings(small_config).engine),
                       lammps_engine.ModuleEngine)
     assert isinstance(lammps_engine.for_setting("mpirun -np 2 lmp"), lammps_engine.CommandEngine)

@@ -109,13 +109,13 @@ def test_a_different_seed_gives_different_samples(default_config):
 
     import yaml
 
-    from mgbarcode import config as config_module
-    from mgbarcode import md, samples
+    from mgbarcode import histories, md, samples
+    from mgbarcode.md_settings import md_settings
 
     tiny = yaml.safe_load(TINY_PROFILE.read_text())
     config = dict(default_config, thermal={**default_config["thermal"], **tiny["thermal"]})
-    trajectory = config_module.thermal_trajectories(config)[0]
-    settings, potential = config_module.md_settings(config), md.Potential.from_config(config["potential"])
+    trajectory = histories.thermal_trajectories(config)[0]
+    settings, potential = md_settings(config), md.Potential.from_config(config["potential"])
     energies = {}
     for seed in (trajectory.seed, trajectory.seed + 7):
         run = samples.run_thermal_trajectory(dataclasses.replace(trajectory, seed=seed), settings, potential)

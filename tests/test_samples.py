@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from ase.build import bulk
 
-from mgbarcode import md, samples
+from mgbarcode import histories, md, samples
 from mgbarcode.io import read_provenance
+from mgbarcode.md_settings import MDSettings, md_settings
 
 
 @pytest.fixture(scope="module")
@@ -115,17 +116,16 @@ def test_a_blown_up_run_is_reported_with_the_fix(default_config, tmp_path):
 
     import yaml
 
-    from mgbarcode import config as config_module
     from mgbarcode.errors import InputError
     from tests.conftest import TINY_PROFILE
 
     tiny = yaml.safe_load(TINY_PROFILE.read_text())
     config = dict(default_config, thermal={**default_config["thermal"], **tiny["thermal"]},
                   md={**default_config["md"], "timestep_ps": 0.05})
-    trajectory = config_module.thermal_trajectories(config)[0]
+    trajectory = histories.thermal_trajectories(config)[0]
     log_file = tmp_path / "blowup.lammps.log"
     with pytest.raises(InputError) as raised:
-        samples.run_thermal_trajectory(dataclasses.replace(trajectory, melt_time_ps=2.0), config_module.md_settings(config),
+        samples.run_thermal_trajectory(dataclasses.replace(trajectory, melt_time_ps=2.0), md_settings(config),
                                        md.Potential.from_config(config["potential"]), log_file=log_file)
     message = str(raised.value)
     assert message.startswith(f"{log_file}: LAMMPS run {trajectory.trajectory_id}:")
@@ -137,14 +137,13 @@ def test_npt_protocol_runs_and_the_barostat_moves_the_box(default_config):
     still minimised to its IS."""
     import yaml
 
-    from mgbarcode import config as config_module
     from tests.conftest import TINY_PROFILE
 
     tiny = yaml.safe_load(TINY_PROFILE.read_text())
     config = dict(default_config, thermal={**default_config["thermal"], **tiny["thermal"]},
                   md={**default_config["md"], "ensemble": "npt"})
-    trajectory = config_module.thermal_trajectories(config)[0]
-    structures = samples.run_thermal_trajectory(trajectory, config_module.md_settings(config),
+    trajectory = histories.thermal_trajectories(config)[0]
+    structures = samples.run_thermal_trajectory(trajectory, md_settings(config),
                                                 md.Potential.from_config(config["potential"]))
     volumes = {round(s.atoms.get_volume(), 6) for s in structures}
     nvt_volume = trajectory.n_atoms / default_config["md"]["number_density_per_A3"]
@@ -156,7 +155,7 @@ def test_npt_protocol_runs_and_the_barostat_moves_the_box(default_config):
 def test_npt_gives_the_zero_pressure_density_of_fcc_cu(default_config, potential):
     """The barostat path (MDSettings.thermostat_fix, npt at 0 bar) takes a strained crystal to
     its zero-pressure density: fcc Cu a = 3.639 Å in this potential, within 0.3 % in density."""
-    settings = samples.MDSettings.from_config(default_config["md"])
+    settings = MDSettings.from_config(default_config["md"])
     assert settings.ensemble == "npt" and settings.pressure_bar == 0.0
     atoms = bulk("Cu", "fcc", a=3.70, cubic=True).repeat(4)
     with md.lammps_session() as lmp:
@@ -216,12 +215,10 @@ def test_ladder_level_holds_zero_pressure_and_relaxes(default_config, potential)
     measured tau_alpha is a fraction of a ps to a ps."""
     import dataclasses
 
-    from mgbarcode import config as config_module
-
-    chain = next(t for t in config_module.thermal_trajectories(default_config) if isinstance(t, samples.LadderTrajectory))
+    chain = next(t for t in histories.thermal_trajectories(default_config) if isinstance(t, histories.LadderTrajectory))
     chain = dataclasses.replace(chain, parent_temperatures_K=(1400.0,), equilibration_times_ps=(4.0,),
                                 snapshot_intervals_ps=(1.0,), snapshots_per_level=2, melt_time_ps=2.0)
-    structures = samples.run_ladder_trajectory(chain, config_module.md_settings(default_config), potential)
+    structures = samples.run_ladder_trajectory(chain, md_settings(default_config), potential)
     assert [s.sample_id for s in structures] == [plan[0] for plan in chain.sample_plan()]
     for structure in structures:
         assert abs(structure.meta["md_pressure_GPa"]) < 0.5
@@ -252,13 +249,12 @@ def test_a_random_start_that_cannot_place_every_atom_is_refused(default_config):
     """LAMMPS only warns when create_atoms cannot reach the minimum distance; the history is refused."""
     import yaml
 
-    from mgbarcode import config as config_module
     from mgbarcode.errors import InputError
     from tests.conftest import TINY_PROFILE
 
     tiny = yaml.safe_load(TINY_PROFILE.read_text())
     config = dict(default_config, thermal={**default_config["thermal"], **tiny["thermal"]},
                   md={**default_config["md"], "initial_min_distance_A": 3.2})
-    trajectory = config_module.thermal_trajectories(config)[0]
+    trajectory = histories.thermal_trajectories(config)[0]
     with pytest.raises(InputError, match="md.initial_min_distance_A.*not 100"):
-        samples.run_history(trajectory, config_module.md_settings(config), md.Potential.from_config(config["potential"]))
+        samples.run_history(trajectory, md_settings(config), md.Potential.from_config(config["potential"]))

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mgbarcode import atomic_strain, heterogeneity, histories, md, samples, shear
+from mgbarcode.md_settings import MDSettings
 from mgbarcode.io import read_structure
 
 SHEAR_T_K = 300.0
@@ -57,13 +58,13 @@ def potential(default_config):
 
 @pytest.fixture(scope="module")
 def settings(default_config):
-    return samples.MDSettings.from_config(default_config["md"])
+    return MDSettings.from_config(default_config["md"])
 
 
 @pytest.fixture(scope="module")
 def glass(potential, settings):
     """A 108-atom Cu-Zr glass: a very fast quench (the IS right after it)."""
-    trajectory = samples.ThermalTrajectory(
+    trajectory = histories.ThermalTrajectory(
         trajectory_id="glass", split="train", n_atoms=108, composition={"Cu": 0.56, "Zr": 0.44},
         cooling_rate_K_per_s=1e15, seed=17, melt_temperature_K=2000.0, melt_time_ps=0.3,
         quench_final_temperature_K=1.0, anneal_temperatures_K=(), anneal_time_ps=1.0, snapshot_interval_ps=1.0)

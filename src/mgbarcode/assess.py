@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from . import barcode as barcode_module
-from . import basins, descriptors, heterogeneity, learning, md, samples, structures, ule_energy, ules
+from . import basins, descriptors, heterogeneity, learning, md, structures, ule_energy, ules
 from .domain import TrainingDomain, atom_fractions
 from .errors import InputError
+from .histories import species_counts
 from .io import read_provenance
 
 
@@ -108,7 +109,7 @@ class TrainedPipeline:
         n_atoms = fractions["n_atoms"].to_numpy()
         composition = config["alloy"]["composition"]
         n_train = int(n_atoms[0])
-        counts_per_element = samples.species_counts(composition, n_train)
+        counts_per_element = species_counts(composition, n_train)
         return TrainingDomain.from_training(
             1.0 - fractions["n_unmatched"].to_numpy() / n_atoms, at_top / n_atoms,
             train["number_density_per_A3"], train["energy_eV_per_atom"],

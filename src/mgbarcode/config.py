@@ -1,5 +1,6 @@
-"""The pipeline's configuration: validation against the schema, checks the schema cannot
-express, and the enumeration of trajectories and samples that the workflow plans from.
+"""The pipeline's configuration: validation against the schema and the checks the schema
+cannot express.  The histories a config plans (ids, seeds, samples) are
+:mod:`mgbarcode.histories`.
 
 Every number the pipeline uses comes from here; nothing below invents one.
 """
@@ -11,15 +12,11 @@ from pathlib import Path
 import yaml
 
 from .errors import InputError
+from .histories import SEED_STRIDE, SPLITS, seed_ranges, species_counts
 from .md import Potential, relaxes_cell
-from .samples import LadderTrajectory, MDSettings, ThermalTrajectory, species_counts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "config" / "schema.yaml"
-SPLITS = ("train", "test", "size")
-# Quench seeds: seed_base + SEED_STRIDE_PER_RATE * rate_index + replica; ladder chains take the
-# next stride: seed_base + SEED_STRIDE_PER_RATE * n_rates + chain.
-SEED_STRIDE_PER_RATE = 1000
 
 
 def load(path):
@@ -133,14 +130,12 @@ def _check_cross_fields(config, source):
     if config["ules"]["threshold"] is None and config["ules"]["target_size"] is None:
         raise InputError(source, "ules.threshold", "neither ules.threshold nor ules.target_size is set",
                          "set one of them")
-    seed_ranges = {}
     for split in SPLITS:
         spec = thermal["splits"][split]
-        n_rates = len(spec.get("cooling_rates_K_per_s", thermal["cooling_rates_K_per_s"]))
         for key in ("replicas_per_rate", "ladder_chains"):
-            if spec.get(key, 0) > SEED_STRIDE_PER_RATE:
+            if spec.get(key, 0) > SEED_STRIDE:
                 raise InputError(source, f"thermal.splits.{split}.{key}", "more histories than seeds per stride",
-                                 f"use at most {SEED_STRIDE_PER_RATE}")
+                                 f"use at most {SEED_STRIDE}")
         # With imported structures a split may have no MD history (imported_samples.check_coverage).
         if spec["replicas_per_rate"] + spec.get("ladder_chains", 0) == 0 and not config.get("imported", {}).get("table"):
             raise InputError(source, f"thermal.splits.{split}", "no histories: replicas_per_rate and ladder_chains are 0",
@@ -149,15 +144,12 @@ def _check_cross_fields(config, source):
         if spec.get("ladder_chains", 0) and "ladder" not in thermal:
             raise InputError(source, f"thermal.splits.{split}.ladder_chains", "ladder chains asked for but there "
                              "is no thermal.ladder section", "add thermal.ladder (config/README.md) or set 0")
-        seed_ranges[f"thermal.splits.{split}.seed_base"] = (spec["seed_base"],
-                                                            spec["seed_base"] + SEED_STRIDE_PER_RATE * (n_rates + 1))
-    seed_ranges["shear.seed_base"] = (config["shear"]["seed_base"],
-                                      config["shear"]["seed_base"] + SEED_STRIDE_PER_RATE * len(config["shear"]["temperatures_K"]))
-    ordered = sorted(seed_ranges.items(), key=lambda item: item[1])
+    ordered = sorted(seed_ranges(config).items(), key=lambda item: item[1])
     for (key_a, (lo_a, hi_a)), (key_b, (lo_b, hi_b)) in zip(ordered, ordered[1:]):
         if lo_b < hi_a:
             raise InputError(source, key_b, f"its seeds [{lo_b}, {hi_b}) overlap those of {key_a} [{lo_a}, {hi_a})",
-                             "give every split a seed_base at least 1000 x (number of rates) away from the others")
+                             f"give every split a seed_base at least {SEED_STRIDE} x (number of rates) away from the "
+                             "others")
     total = sum(config["alloy"]["composition"].values())
     if abs(total - 1.0) > 1e-6:
         raise InputError(source, "alloy.composition", f"atom fractions add up to {total}, not 1",
@@ -259,94 +251,3 @@ def _check_split_compositions(config, source):
                              f"{n_train} atoms ({_formula(reference)})",
                              f"use atom counts that are exact for alloy.composition in every split: multiples "
                              f"of {multiple} (e.g. {nearest} here, with train a multiple of {multiple} too)")
-
-
-def rate_label(rate_K_per_s):
-    """Compact, filename-safe label of a cooling rate: 5e14, 2.5e13."""
-    mantissa, exponent = f"{rate_K_per_s:.6e}".split("e")
-    return f"{float(mantissa):g}e{int(exponent)}"
-
-
-def thermal_trajectories(config):
-    """All thermal trajectories of the config: per split (train, test, size), the quench
-    histories (by rate, then replica), then the ladder chains."""
-    thermal = config["thermal"]
-    trajectories = []
-    for split in SPLITS:
-        spec = thermal["splits"][split]
-        rates = spec.get("cooling_rates_K_per_s", thermal["cooling_rates_K_per_s"])
-        common = dict(split=split, n_atoms=spec["n_atoms"], composition=dict(config["alloy"]["composition"]),
-                      melt_temperature_K=thermal["melt_temperature_K"], melt_time_ps=thermal["melt_time_ps"])
-        for rate_index, rate in enumerate(rates):
-            for replica in range(spec["replicas_per_rate"]):
-                trajectories.append(ThermalTrajectory(
-                    trajectory_id=f"{split}_q{rate_label(rate)}_r{replica:02d}",
-                    cooling_rate_K_per_s=float(rate),
-                    seed=spec["seed_base"] + SEED_STRIDE_PER_RATE * rate_index + replica,
-                    quench_final_temperature_K=thermal["quench_final_temperature_K"],
-                    anneal_temperatures_K=tuple(thermal["anneal_temperatures_K"]),
-                    anneal_time_ps=thermal["anneal_time_ps"],
-                    snapshot_interval_ps=thermal["snapshot_interval_ps"],
-                    **common,
-                ))
-        for chain in range(spec.get("ladder_chains", 0)):
-            ladder, relaxation = thermal["ladder"], thermal["relaxation"]
-            trajectories.append(LadderTrajectory(
-                trajectory_id=f"{split}_ladder_c{chain:02d}",
-                seed=spec["seed_base"] + SEED_STRIDE_PER_RATE * len(rates) + chain,
-                parent_temperatures_K=tuple(map(float, ladder["parent_temperatures_K"])),
-                equilibration_times_ps=tuple(map(float, ladder["equilibration_times_ps"])),
-                snapshot_intervals_ps=tuple(map(float, ladder["snapshot_intervals_ps"])),
-                snapshots_per_level=ladder["snapshots_per_level"],
-                frame_interval_ps=relaxation["frame_interval_ps"],
-                wavenumber_per_A=relaxation["wavenumber_per_A"],
-                **common,
-            ))
-    return trajectories
-
-
-def find_trajectory(trajectories, trajectory_id):
-    """The trajectory of ``trajectories`` (thermal or shear) with ``trajectory_id``."""
-    for trajectory in trajectories:
-        if trajectory.trajectory_id == trajectory_id:
-            return trajectory
-    raise KeyError(f"no trajectory '{trajectory_id}' in this config")
-
-
-def trajectory_by_id(config, trajectory_id):
-    return find_trajectory(thermal_trajectories(config), trajectory_id)
-
-
-def trajectory_batches(trajectory_ids_by_kind, trajectories_per_job):
-    """Group trajectories into the batches that SOAP and encoding jobs work on.
-
-    Each batch holds up to ``trajectories_per_job`` consecutive trajectories of one kind
-    (``thermal`` or ``mech``: trajectories whose structures become ready at the same stage,
-    so a batch does not hold thermal SOAP back until the shear runs end).  Several
-    trajectories per job spread a job's fixed cost (Python start-up and imports, ~3 s with
-    DScribe's scikit-learn) over more structures where trajectories are small.
-
-    Parameters
-    ----------
-    trajectory_ids_by_kind : dict
-        ``{kind: [trajectory_id, ...]}``, in the order the batches should follow.
-    trajectories_per_job : int
-        Batch size (config ``jobs.trajectories_per_job``), at least 1.
-
-    Returns
-    -------
-    dict
-        ``{batch_id: [trajectory_id, ...]}`` in order; batch ids are ``<kind>_b<index>``
-        (e.g. ``thermal_b000``).
-    """
-    if trajectories_per_job < 1:
-        raise ValueError(f"trajectories_per_job must be >= 1, got {trajectories_per_job}")
-    batches = {}
-    for kind, ids in trajectory_ids_by_kind.items():
-        for index, start in enumerate(range(0, len(ids), trajectories_per_job)):
-            batches[f"{kind}_b{index:03d}"] = list(ids[start:start + trajectories_per_job])
-    return batches
-
-
-def md_settings(config):
-    return MDSettings.from_config(config["md"])

@@ -34,10 +34,9 @@ import numpy as np
 
 from . import md, structures
 from .atomic_strain import annotate_strains
-from .config import SPLITS as THERMAL_SPLITS
 from .errors import InputError
+from .histories import MECH_SPLIT, SPLITS as THERMAL_SPLITS
 from .samples import InherentStructure
-from .histories import MECH_SPLIT
 from .shear import CATALOGUE_EXTRA_COLUMNS as SHEAR_COLUMNS
 from .structures import FORMATS
 

@@ -5,7 +5,8 @@ core-hours and storage of a study before anything runs (``benchmarks/project_sca
 
 from dataclasses import dataclass
 
-from . import config as config_module
+from .histories import thermal_trajectories
+from .md_settings import md_settings
 
 BYTES_PER_FLOAT32 = 4
 # Extended XYZ of an IS: species, 3 positions, per-atom energy, 3 forces as text (measured).
@@ -34,12 +35,12 @@ def soap_length(soap_config):
 
 def workload(config):
     """The :class:`Workload` of a validated config."""
-    md_settings = config_module.md_settings(config)
-    trajectories = config_module.thermal_trajectories(config)
+    settings = md_settings(config)
+    trajectories = thermal_trajectories(config)
     samples, environments = {}, {}
     atom_steps = minimised = 0.0
     for trajectory in trajectories:
-        atom_steps += trajectory.n_atoms * md_settings.steps(trajectory.md_time_ps())
+        atom_steps += trajectory.n_atoms * settings.steps(trajectory.md_time_ps())
         n_is = len(trajectory.sample_plan())
         minimised += n_is * trajectory.n_atoms
         samples[trajectory.split] = samples.get(trajectory.split, 0) + n_is
@@ -47,7 +48,7 @@ def workload(config):
     shear = config["shear"]
     source_atoms = config["thermal"]["splits"][shear["source_split"]]["n_atoms"]
     shear_runs = shear["n_sources"] * len(shear["temperatures_K"])
-    shear_steps = md_settings.steps(shear["total_strain"] / shear["strain_rate_per_ps"])
+    shear_steps = settings.steps(shear["total_strain"] / shear["strain_rate_per_ps"])
     shear_samples = shear_runs * int(round((shear["total_strain"] - shear["steady_state_strain"])
                                            / shear["snapshot_strain_interval"]))
     return Workload(len(trajectories), samples, atom_steps, minimised, environments,

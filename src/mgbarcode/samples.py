@@ -1,6 +1,7 @@
-"""Glass samples: the thermal protocols and their inherent structures.
+"""Glass samples: the thermal protocols as LAMMPS input, run to their inherent structures.
 
-A *trajectory* is one history with its own seed, made by one of two protocols:
+A *trajectory* is one history with its own seed (planned by :mod:`mgbarcode.histories`), made
+by one of two protocols:
 
 - ``quench`` (the paper's): melt, linear quench at a cooling rate, one inherent structure
   (IS) of the quenched glass, then for each anneal temperature one IS per snapshot;
@@ -17,120 +18,16 @@ Units: Å, eV, ps, K, K/s, GPa (bar inside LAMMPS).
 """
 
 import logging
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import lammps_engine, md
 from .errors import InputError
+from .histories import LadderTrajectory
 from .relaxation import relaxation_time, self_intermediate_scattering, unwrap
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class MDSettings:
-    """Integration, ensemble and minimisation settings shared by every protocol."""
-
-    timestep_ps: float
-    ensemble: str  # "nvt" (fixed number density) or "npt" (pressure_bar)
-    number_density_per_A3: float
-    pressure_bar: float
-    thermostat_damp_ps: float
-    barostat_damp_ps: float
-    initial_min_distance_A: float
-    neighbor_skin_A: float
-    minimize: dict
-    repeats: dict  # energy_tol_eV_per_atom, position_tol_A: when two IS are one basin (basins)
-    engine: str = lammps_engine.PYTHON_MODULE  # where LAMMPS runs (mgbarcode.lammps_engine)
-
-    @classmethod
-    def from_config(cls, md_config):
-        return cls(**md_config)
-
-    def steps(self, time_ps):
-        """Number of MD steps covering ``time_ps`` (at least one)."""
-        return max(1, int(round(time_ps / self.timestep_ps)))
-
-    def inherent_structure_commands(self, triclinic=False):
-        """LAMMPS commands from the current configuration to its IS (``md.minimize``; a relaxed
-        cell goes to ``pressure_bar``)."""
-        return md.inherent_structure_commands(self.minimize, self.pressure_bar, triclinic)
-
-    def pressure_warning(self, sample_id, pressure_GPa):
-        """Log a warning when a cell-relaxed IS missed its target pressure."""
-        message = md.unconverged_pressure(pressure_GPa, self.minimize, self.pressure_bar)
-        if message:
-            log.warning("%s: %s", sample_id, message)
-
-    def thermostat_fix(self, t_start_K, t_stop_K, fix_id="integrate"):
-        """The LAMMPS command of the integrator: Nosé-Hoover NVT or NPT (isotropic)."""
-        tdamp = self.thermostat_damp_ps
-        if self.ensemble == "npt":
-            p, pdamp = self.pressure_bar, self.barostat_damp_ps
-            return f"fix {fix_id} all npt temp {t_start_K} {t_stop_K} {tdamp} iso {p} {p} {pdamp}"
-        return f"fix {fix_id} all nvt temp {t_start_K} {t_stop_K} {tdamp}"
-
-
-def species_counts(composition, n_atoms):
-    """Atoms per element (sorted by symbol): fractions rounded so that the counts add up to
-    ``n_atoms`` (largest remainder).  :func:`mgbarcode.config.validate` refuses splits whose
-    counts give different compositions."""
-    elements = sorted(composition)
-    exact = np.array([composition[e] * n_atoms for e in elements])
-    counts = np.floor(exact + 1e-9).astype(int)
-    for i in np.argsort(-(exact - counts), kind="stable")[: n_atoms - counts.sum()]:
-        counts[i] += 1
-    return dict(zip(elements, counts.tolist()))
-
-
-@dataclass(frozen=True)
-class ThermalTrajectory:
-    """One cooling history of the paper's protocol (melt, quench, anneal)."""
-
-    PROTOCOL = "quench"
-
-    trajectory_id: str
-    split: str
-    n_atoms: int
-    composition: dict  # element -> atom fraction
-    cooling_rate_K_per_s: float
-    seed: int
-    melt_temperature_K: float
-    melt_time_ps: float
-    quench_final_temperature_K: float
-    anneal_temperatures_K: tuple
-    anneal_time_ps: float
-    snapshot_interval_ps: float
-
-    def species_counts(self):
-        return species_counts(self.composition, self.n_atoms)
-
-    def n_snapshots(self):
-        return int(round(self.anneal_time_ps / self.snapshot_interval_ps))
-
-    def md_time_ps(self):
-        """Simulated time of the whole history (ps)."""
-        return self.melt_time_ps + self.quench_time_ps() + len(self.anneal_temperatures_K) * self.anneal_time_ps
-
-    def glass_sample_id(self):
-        """The IS that stands for this history's glass (the shear stage's source): the quenched IS,
-        which exists whatever the anneal settings."""
-        return self.sample_plan()[0][0]
-
-    def quench_time_ps(self):
-        """Duration of the linear quench (ps) at this cooling rate."""
-        return (self.melt_temperature_K - self.quench_final_temperature_K) / self.cooling_rate_K_per_s * 1e12
-
-    def sample_plan(self):
-        """(sample_id, protocol, anneal_T_K, anneal_time_ps) of every IS, in the order made."""
-        plan = [(f"{self.trajectory_id}_0000", "quench", math.nan, 0.0)]
-        for temperature in self.anneal_temperatures_K:
-            for k in range(1, self.n_snapshots() + 1):
-                plan.append((f"{self.trajectory_id}_{len(plan):04d}", "anneal", float(temperature),
-                             k * self.snapshot_interval_ps))
-        return plan
 
 
 @dataclass
@@ -245,7 +142,7 @@ def _melt_commands(trajectory, settings, potential):
 
 def thermal_protocol(trajectory, settings, potential):
     """The thermal protocol as LAMMPS input, in segments: each segment ends with the
-    configuration at an inherent structure, in the order of :meth:`ThermalTrajectory.sample_plan`.
+    configuration at an inherent structure, in the order of :meth:`mgbarcode.histories.ThermalTrajectory.sample_plan`.
 
     Saving and restoring the dynamic state around each minimisation is done with LAMMPS'
     own ``fix store/state`` and ``set``, so the same segments run unchanged through the
@@ -302,60 +199,6 @@ def _log_is(structure):
     log.info("%s: E_IS = %.5f eV/atom, P_IS = %.3f GPa, P_MD = %.2f GPa (%s)", structure.sample_id,
              atoms.get_potential_energy() / len(atoms), meta["pressure_GPa"], meta["md_pressure_GPa"],
              meta["protocol"])
-
-
-@dataclass(frozen=True)
-class LadderTrajectory:
-    """One chain of the parent-temperature ladder: the melt stepped down through
-    ``parent_temperatures_K``, equilibrated ``equilibration_times_ps`` at each, then
-    ``snapshots_per_level`` snapshots ``snapshot_intervals_ps`` apart minimised to IS.
-
-    Positions are recorded every ``frame_interval_ps`` at each level, from half-way through
-    its equilibration (the first half is the transient after the temperature step) to its last
-    snapshot; τα is measured from them at ``wavenumber_per_A``.
-    """
-
-    PROTOCOL = "ladder"
-
-    trajectory_id: str
-    split: str
-    n_atoms: int
-    composition: dict
-    seed: int
-    melt_temperature_K: float
-    melt_time_ps: float
-    parent_temperatures_K: tuple
-    equilibration_times_ps: tuple
-    snapshot_intervals_ps: tuple
-    snapshots_per_level: int
-    frame_interval_ps: float
-    wavenumber_per_A: float
-    cooling_rate_K_per_s: float = math.nan  # no cooling rate: the catalogue keeps the column
-
-    def species_counts(self):
-        return species_counts(self.composition, self.n_atoms)
-
-    def levels(self):
-        """(parent temperature K, equilibration ps, snapshot interval ps) of each level."""
-        return list(zip(self.parent_temperatures_K, self.equilibration_times_ps, self.snapshot_intervals_ps))
-
-    def md_time_ps(self):
-        return self.melt_time_ps + sum(t_eq + self.snapshots_per_level * interval
-                                       for _, t_eq, interval in self.levels())
-
-    def glass_sample_id(self):
-        """The IS that stands for this history's glass (the shear stage's source): the last IS of
-        the coldest level (the last level: the config check keeps the ladder descending)."""
-        return self.sample_plan()[-1][0]
-
-    def sample_plan(self):
-        """(sample_id, protocol, parent_T_K, time at the level ps) of every IS, in the order made."""
-        plan = []
-        for temperature, t_eq, interval in self.levels():
-            for k in range(1, self.snapshots_per_level + 1):
-                plan.append((f"{self.trajectory_id}_{len(plan):04d}", self.PROTOCOL, float(temperature),
-                             t_eq + k * interval))
-        return plan
 
 
 class _FrameSchedule:

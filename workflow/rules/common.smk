@@ -3,13 +3,14 @@ import re
 
 import mgbarcode.config as mgb_config
 from mgbarcode import imported_samples
-from mgbarcode.histories import MECH_SPLIT, shear_trajectories, shear_trajectory_by_id
+from mgbarcode.histories import (MECH_SPLIT, shear_trajectories, shear_trajectory_by_id, thermal_trajectories,
+                                 trajectory_batches, trajectory_by_id)
 
 CONFIG_SOURCE = "the config (config/config.yaml and any --configfile/--config)"
 mgb_config.validate(config, source=CONFIG_SOURCE)
 
 R = config["results_dir"].rstrip("/")
-THERMAL_TRAJECTORIES = mgb_config.thermal_trajectories(config)
+THERMAL_TRAJECTORIES = thermal_trajectories(config)
 THERMAL_IDS = [t.trajectory_id for t in THERMAL_TRAJECTORIES]
 SHEAR_TRAJECTORIES = shear_trajectories(config)
 MECH_IDS = [t.trajectory_id for t in SHEAR_TRAJECTORIES]
@@ -25,8 +26,8 @@ ALL_THERMAL_IDS = THERMAL_IDS + [t.trajectory_id for t in IMPORTED_TRAJECTORIES 
 ALL_MECH_IDS = MECH_IDS + [t.trajectory_id for t in IMPORTED_TRAJECTORIES if t.split == MECH_SPLIT]
 TRAJECTORY_IDS = ALL_THERMAL_IDS + ALL_MECH_IDS
 # SOAP and encoding jobs each work on a batch of thermal or of sheared trajectories (config jobs:).
-BATCHES = mgb_config.trajectory_batches({"thermal": ALL_THERMAL_IDS, "mech": ALL_MECH_IDS},
-                                        config["jobs"]["trajectories_per_job"])
+BATCHES = trajectory_batches({"thermal": ALL_THERMAL_IDS, "mech": ALL_MECH_IDS},
+                             config["jobs"]["trajectories_per_job"])
 # Feature tables the energy models learn from, and their feature-column prefixes.
 FEATURE_TABLES = {"fractions": f"{R}/encoding/fractions.parquet", "barcode": f"{R}/barcode/barcodes.parquet"}
 FEATURE_PREFIX = {"fractions": "ule_", "barcode": "s_"}
@@ -46,7 +47,7 @@ def resources_for(rule_name):
 
 
 def trajectory_param(wildcards):
-    return mgb_config.trajectory_by_id(config, wildcards.trajectory)
+    return trajectory_by_id(config, wildcards.trajectory)
 
 
 def shear_param(wildcards):

@@ -4,12 +4,13 @@ from pathlib import Path
 
 from mgbarcode import lammps_engine, logs, md, provenance, samples, shear
 from mgbarcode.io import read_structure
+from mgbarcode.md_settings import MDSettings
 
 log = logs.to_file(snakemake.log.job)
 trajectory = snakemake.params.trajectory
 # md.engine is not among the rule's params (it would re-run every shear when changed).
 engine_setting = snakemake.config["md"].get("engine", lammps_engine.PYTHON_MODULE)
-settings = samples.MDSettings.from_config({**snakemake.params.md, "engine": engine_setting})
+settings = MDSettings.from_config({**snakemake.params.md, "engine": engine_setting})
 engine = lammps_engine.for_setting(settings.engine)
 potential = md.Potential.from_config(snakemake.params.potential)
 potential_sha256 = potential.check()

@@ -1,5 +1,6 @@
 """Snakemake job: one thermal history (quench or ladder protocol) -> inherent structures."""
 from mgbarcode import lammps_engine, logs, md, provenance, samples
+from mgbarcode.md_settings import MDSettings
 
 log = logs.to_file(snakemake.log.job)
 trajectory = snakemake.params.trajectory
@@ -9,7 +10,7 @@ log.info("trajectory %s (%s protocol): %d atoms, seed %d", trajectory.trajectory
          trajectory.n_atoms, trajectory.seed)
 # md.engine is not among the rule's params (it would re-run every history when changed).
 engine_setting = snakemake.config["md"].get("engine", lammps_engine.PYTHON_MODULE)
-settings = samples.MDSettings.from_config({**snakemake.params.md, "engine": engine_setting})
+settings = MDSettings.from_config({**snakemake.params.md, "engine": engine_setting})
 engine = lammps_engine.for_setting(settings.engine)
 structures = samples.run_history(trajectory, settings, potential, log_file=snakemake.log.lammps,
                                  threads=snakemake.threads, engine=engine)
