@@ -1,5 +1,6 @@
 """Workflow conventions: every rule has a log, threads, resources and a conda env that parses
-and lists the packages its script imports; heavy rules have a benchmark; the lint is clean."""
+and lists the packages its script imports; heavy rules have a benchmark; the lint is clean; the
+package has no import cycle and plans its histories without the config checks or LAMMPS."""
 
 import ast
 import re
@@ -75,3 +76,61 @@ def test_snakemake_lint_is_clean():
     completed = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True)
     assert "Congratulations, your workflow is in a good condition!" in completed.stdout + completed.stderr, \
         completed.stdout + completed.stderr
+
+
+def package_imports():
+    """{module: the mgbarcode modules it imports, anywhere in it (imports inside functions too)}
+    over src/mgbarcode, subpackages included; module names are dotted (``mgbarcode.samples``)."""
+    root = REPO / "src"
+    files = sorted((root / "mgbarcode").rglob("*.py"))
+    names = {path: ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__") for path in files}
+    modules = set(names.values())
+
+    def known(name):  # the module itself, or the nearest enclosing one (a name imported from it)
+        while name not in modules and "." in name:
+            name = name.rsplit(".", 1)[0]
+        return name
+
+    graph = {}
+    for path, name in names.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names if alias.name.startswith("mgbarcode")}
+            elif isinstance(node, ast.ImportFrom):
+                base = ".".join(package[:len(package) - node.level + 1]) if node.level else ""
+                module = ".".join(filter(None, [base, node.module]))
+                if module.split(".")[0] == "mgbarcode":
+                    targets |= {f"{module}.{alias.name}" for alias in node.names}
+        graph[name] = {known(target) for target in targets} - {name, known(name.rsplit(".", 1)[0])}
+    return graph
+
+
+def test_the_package_has_no_import_cycle():
+    graph = package_imports()
+    done, path = set(), []
+
+    def visit(module):
+        if module in path:
+            raise AssertionError("import cycle: " + " -> ".join(path[path.index(module):] + [module]))
+        if module in done:
+            return
+        path.append(module)
+        for target in sorted(graph.get(module, ())):
+            visit(target)
+        path.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+
+
+def test_histories_are_planned_without_the_config_checks_or_lammps():
+    graph, reached, todo = package_imports(), set(), ["mgbarcode.histories"]
+    while todo:
+        for target in graph[todo.pop()] - reached:
+            reached.add(target)
+            todo.append(target)
+    assert not reached & {"mgbarcode.config", "mgbarcode.md", "mgbarcode.lammps_engine", "mgbarcode.samples",
+                          "mgbarcode.shear"}, sorted(reached)

@@ -9,6 +9,8 @@ a top ULE has no barcode; it gets the zero vector and is flagged, never silently
 import numpy as np
 import pandas as pd
 
+from .errors import InputError
+
 BARCODE_PREFIX = "s_"
 
 
@@ -90,8 +92,6 @@ def ule_count_matrix(counts_table, prefix="ule_"):
 
 def check_k(k, n_ules, source):
     """Refuse a barcode longer than the dictionary (``source`` names the config)."""
-    from .errors import InputError
-
     if k > n_ules:
         raise InputError(source, "barcode.k", f"K = {k} but the dictionary has only {n_ules} ULEs",
                          f"set barcode.k to at most {n_ules}, or raise the ULE threshold "

@@ -18,6 +18,9 @@ import sys
 
 from .errors import InputError
 
+# Each command imports the modules it uses when it runs, so that one command does not load
+# another's (assess loads the descriptors and models; report only reads tables).
+
 
 def merged_config(configfiles):
     """config/config.yaml updated by each ``--configfile`` in turn, as Snakemake merges them."""

@@ -6,6 +6,7 @@ Every number the pipeline uses comes from here; nothing below invents one.
 """
 
 import math
+import shlex
 from fractions import Fraction
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def validate(config, source="config"):
 
     Raises :class:`InputError` naming ``source``, the offending key and the fix.
     """
-    import jsonschema
+    import jsonschema  # third-party, loaded where used (docs/CONVENTIONS.md)
 
     _drop_removed_elements(config)
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
@@ -72,8 +73,6 @@ def _check_md_engine(engine, source):
     """``md.engine``: ``python`` or a command line a shell would split (balanced quotes).  Whether
     its program exists is checked where it runs (:mod:`mgbarcode.lammps_engine`), not here: the
     machine that plans the workflow need not have it."""
-    import shlex
-
     if engine is None:
         return
     try:
@@ -173,7 +172,7 @@ def _drop_removed_elements(config):
 def _check_elements(config, source):
     """The alloy's elements are chemical symbols; the potential (in its file's order), the SOAP
     descriptor and, when used, the Voronoi radii know every one of them; SOAP no other."""
-    from ase.data import chemical_symbols
+    from ase.data import chemical_symbols  # third-party, loaded where used (docs/CONVENTIONS.md)
 
     alloy = set(config["alloy"]["composition"])
     listed = {"alloy.composition": sorted(alloy), "potential.elements": config["potential"]["elements"],

@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import structures
+
 PROVENANCE_KEY = b"mgbarcode.provenance"
 
 
@@ -121,6 +123,4 @@ def read_structure(path, index=-1, type_elements=None):
 
     Raises :class:`mgbarcode.errors.InputError` naming the file when it cannot be read.
     """
-    from . import structures
-
     return structures.read(path, index=index, type_elements=type_elements)

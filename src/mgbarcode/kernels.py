@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .io import read_structure
 
 #: Face orders of the Voronoi index ⟨n3, n4, n5, n6⟩.
 INDEX_FACE_ORDERS = (3, 4, 5, 6)
@@ -120,8 +121,6 @@ def _structure(structure_for_sample, sample_id):
               else structure_for_sample(sample_id))
     if hasattr(source, "get_chemical_symbols"):  # already an ase.Atoms
         return source
-    from .io import read_structure
-
     return read_structure(source)
 
 

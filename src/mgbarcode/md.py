@@ -11,6 +11,7 @@ import math
 import os
 import sys
 from dataclasses import dataclass
+from importlib import metadata
 
 import numpy as np
 
@@ -24,8 +25,6 @@ _MPI_LOADED = False
 
 def mpi_library_path():
     """Path of MPICH's ``libmpi.so.12`` installed by the ``mpich`` wheel (``None`` if absent)."""
-    from importlib import metadata
-
     try:
         files = metadata.files("mpich") or []
     except metadata.PackageNotFoundError:

@@ -19,10 +19,12 @@ Units: Å, eV, ps, K, K/s, GPa (bar inside LAMMPS).
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from . import lammps_engine, md
+from .basins import repeated_basins
 from .errors import InputError
 from .histories import LadderTrajectory
 from .relaxation import relaxation_time, self_intermediate_scattering, unwrap
@@ -347,10 +349,9 @@ def write_trajectory(structures, trajectory, table_path, structure_dir, potentia
     structure's ``meta``, e.g. the shear protocol's strain and temperature).  IS that repeat an
     earlier one of the trajectory (:func:`mgbarcode.basins.repeated_basins` with
     ``repeat_tolerances``, the ``md.repeats`` config) name it in ``repeat_of``."""
+    # pandas and pyarrow (io) load here, not with the module: the workflow imports it to plan.
     import pandas as pd
-    from pathlib import Path
 
-    from .basins import repeated_basins
     from .io import atomic_directory, write_parquet, write_structure
 
     first_of = repeated_basins([s.atoms for s in structures], **repeat_tolerances)
@@ -389,7 +390,7 @@ def merge_tables(table_paths, out_path, provenance):
 
     Idempotent: the same inputs always give the same file, whatever their order.
     """
-    import pandas as pd
+    import pandas as pd  # as in write_trajectory
 
     from .io import write_parquet
 
