@@ -3,7 +3,7 @@ import re
 
 import mgbarcode.config as mgb_config
 from mgbarcode import imported_samples
-from mgbarcode.histories import (MECH_SPLIT, shear_trajectories, shear_trajectory_by_id, thermal_trajectories,
+from mgbarcode.histories import (MECH_SPLIT, SPLITS, shear_trajectories, shear_trajectory_by_id, thermal_trajectories,
                                  trajectory_batches, trajectory_by_id)
 
 CONFIG_SOURCE = "the config (config/config.yaml and any --configfile/--config)"

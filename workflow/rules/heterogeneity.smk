@@ -59,7 +59,7 @@ rule heterogeneity_comparison:
         f"{R}/logs/heterogeneity_comparison.log",
     params:
         tolerance=config["heterogeneity"]["energy_tolerance_eV_per_atom"],
-        reference_splits=list(mgb_config.SPLITS),
+        reference_splits=list(SPLITS),
         n_slabs=config["heterogeneity"]["n_slabs"],
     threads: resources_for("heterogeneity_comparison")["threads"]
     resources:
