@@ -29,10 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
+from .results_layout import MECH_SPLIT, THERMAL_SPLITS
 
 # The thermal splits, in catalogue order; sheared histories form the split MECH_SPLIT.
-SPLITS = ("train", "test", "size")
-MECH_SPLIT = "mech"
+SPLITS = THERMAL_SPLITS
 # Seeds per block: seed = seed_base + SEED_STRIDE * block + index within the block.
 SEED_STRIDE = 1000
 # Tolerance (in units of snapshot_strain_interval) when deciding which multiples of the

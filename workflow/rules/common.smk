@@ -3,13 +3,22 @@ import re
 
 import mgbarcode.config as mgb_config
 from mgbarcode import imported_samples
-from mgbarcode.histories import (MECH_SPLIT, SPLITS, shear_trajectories, shear_trajectory_by_id, thermal_trajectories,
-                                 trajectory_batches, trajectory_by_id)
+from mgbarcode import results_layout as layout
+from mgbarcode.histories import (shear_trajectories, shear_trajectory_by_id, thermal_trajectories, trajectory_batches,
+                                 trajectory_by_id)
+from mgbarcode.results_layout import MECH_SPLIT, THERMAL_SPLITS
 
 CONFIG_SOURCE = "the config (config/config.yaml and any --configfile/--config)"
 mgb_config.validate(config, source=CONFIG_SOURCE)
 
 R = config["results_dir"].rstrip("/")
+
+
+def result(relative):
+    """A file of the results folder from its path inside it (mgbarcode.results_layout)."""
+    return f"{R}/{relative}"
+
+
 THERMAL_TRAJECTORIES = thermal_trajectories(config)
 THERMAL_IDS = [t.trajectory_id for t in THERMAL_TRAJECTORIES]
 SHEAR_TRAJECTORIES = shear_trajectories(config)
@@ -26,11 +35,10 @@ ALL_THERMAL_IDS = THERMAL_IDS + [t.trajectory_id for t in IMPORTED_TRAJECTORIES 
 ALL_MECH_IDS = MECH_IDS + [t.trajectory_id for t in IMPORTED_TRAJECTORIES if t.split == MECH_SPLIT]
 TRAJECTORY_IDS = ALL_THERMAL_IDS + ALL_MECH_IDS
 # SOAP and encoding jobs each work on a batch of thermal or of sheared trajectories (config jobs:).
-BATCHES = trajectory_batches({"thermal": ALL_THERMAL_IDS, "mech": ALL_MECH_IDS},
+BATCHES = trajectory_batches({layout.THERMAL_BATCH_KIND: ALL_THERMAL_IDS, layout.MECH_BATCH_KIND: ALL_MECH_IDS},
                              config["jobs"]["trajectories_per_job"])
-# Feature tables the energy models learn from, and their feature-column prefixes.
-FEATURE_TABLES = {"fractions": f"{R}/encoding/fractions.parquet", "barcode": f"{R}/barcode/barcodes.parquet"}
-FEATURE_PREFIX = {"fractions": "ule_", "barcode": "s_"}
+# Feature tables the energy models learn from, by the features wildcard.
+FEATURE_TABLES = {features: result(path) for features, path in layout.FEATURE_TABLES.items()}
 
 
 def one_of(ids):
@@ -64,17 +72,17 @@ def imported_files(wildcards):
 
 
 def trajectory_tables(wildcards=None):
-    return expand(f"{R}/samples/{{trajectory}}.parquet", trajectory=TRAJECTORY_IDS)
+    return expand(result(layout.trajectory_table("{trajectory}")), trajectory=TRAJECTORY_IDS)
 
 
 def batch_tables(wildcards):
     """Input function: the sample tables of the trajectories of batch ``wildcards.batch``."""
-    return expand(f"{R}/samples/{{trajectory}}.parquet", trajectory=BATCHES[wildcards.batch])
+    return expand(result(layout.trajectory_table("{trajectory}")), trajectory=BATCHES[wildcards.batch])
 
 
 def batch_structures(wildcards):
     """Input function: the structure folders of the trajectories of batch ``wildcards.batch``."""
-    return expand(f"{R}/samples/{{trajectory}}", trajectory=BATCHES[wildcards.batch])
+    return expand(result(layout.trajectory_structures("{trajectory}")), trajectory=BATCHES[wildcards.batch])
 
 
 def soap_input(*splits):
@@ -86,10 +94,10 @@ def soap_input(*splits):
     def soap_of(wildcards):
         batches = split_batches(*splits) if splits else [wildcards.batch]
         if config["soap"]["store"]:
-            return {"soap": expand(f"{R}/soap/{{batch}}", batch=batches)}
+            return {"soap": expand(result(layout.soap_folder("{batch}")), batch=batches)}
         trajectories = [trajectory for batch in batches for trajectory in BATCHES[batch]]
-        return {"soap_tables": expand(f"{R}/samples/{{trajectory}}.parquet", trajectory=trajectories),
-                "soap_structures": expand(f"{R}/samples/{{trajectory}}", trajectory=trajectories)}
+        return {"soap_tables": expand(result(layout.trajectory_table("{trajectory}")), trajectory=trajectories),
+                "soap_structures": expand(result(layout.trajectory_structures("{trajectory}")), trajectory=trajectories)}
     return soap_of
 
 
@@ -116,11 +124,11 @@ def feature_table(wildcards):
 
 
 def final_outputs():
-    return [
-        f"{R}/samples.parquet",
-        f"{R}/encoding/fractions.parquet",
-        f"{R}/model/metrics.json",
-        f"{R}/barcode/top_ules.parquet",
-        f"{R}/figures/parity.png",
-        f"{R}/figures/learning_curve.png",
-    ] + ([f"{R}/heterogeneity/summary.parquet"] if ALL_MECH_IDS else [])
+    return [result(path) for path in (
+        layout.CATALOGUE,
+        layout.FRACTIONS,
+        layout.METRICS,
+        layout.TOP_ULES,
+        layout.figure("parity"),
+        layout.figure("learning_curve"),
+    )] + ([result(layout.HETEROGENEITY_SUMMARY)] if ALL_MECH_IDS else [])

@@ -3,16 +3,16 @@
 
 rule shear_trajectory:
     input:
-        source_table=lambda w: f"{R}/samples/{shear_param(w).source_trajectory_id}.parquet",
-        source_structures=lambda w: f"{R}/samples/{shear_param(w).source_trajectory_id}",
+        source_table=lambda w: result(layout.trajectory_table(shear_param(w).source_trajectory_id)),
+        source_structures=lambda w: result(layout.trajectory_structures(shear_param(w).source_trajectory_id)),
     output:
-        table=f"{R}/samples/{{trajectory}}.parquet",
-        structures=directory(f"{R}/samples/{{trajectory}}"),
+        table=result(layout.trajectory_table("{trajectory}")),
+        structures=directory(result(layout.trajectory_structures("{trajectory}"))),
     log:
-        job=f"{R}/logs/shear_trajectory/{{trajectory}}.log",
-        lammps=f"{R}/logs/shear_trajectory/{{trajectory}}.lammps.log",
+        job=result(layout.log_file("shear_trajectory", "{trajectory}")),
+        lammps=result(layout.log_file("shear_trajectory", "{trajectory}", kind="lammps.log")),
     benchmark:
-        f"{R}/benchmarks/shear_trajectory/{{trajectory}}.tsv"
+        result(layout.benchmark_file("shear_trajectory", "{trajectory}"))
     wildcard_constraints:
         trajectory=one_of(MECH_IDS),
     params:
@@ -34,32 +34,32 @@ rule shear_trajectory:
 
 rule heterogeneity_comparison:
     input:
-        barcodes=f"{R}/barcode/barcodes.parquet",
-        top_ules=f"{R}/barcode/top_ules.parquet",
-        catalogue=f"{R}/samples.parquet",
-        mech_structures=expand(f"{R}/samples/{{trajectory}}", trajectory=ALL_MECH_IDS),
+        barcodes=result(layout.BARCODES),
+        top_ules=result(layout.TOP_ULES),
+        catalogue=result(layout.CATALOGUE),
+        mech_structures=expand(result(layout.trajectory_structures("{trajectory}")), trajectory=ALL_MECH_IDS),
     output:
-        summary=f"{R}/heterogeneity/summary.parquet",
-        pairs=f"{R}/heterogeneity/pairs.parquet",
-        correlation=f"{R}/heterogeneity/correlation.json",
-        windows=f"{R}/heterogeneity/windows.parquet",
-        strains=report(f"{R}/figures/strain_distributions.png", category="Heterogeneity",
+        summary=result(layout.HETEROGENEITY_SUMMARY),
+        pairs=result(layout.HETEROGENEITY_PAIRS),
+        correlation=result(layout.HETEROGENEITY_CORRELATION),
+        windows=result(layout.HETEROGENEITY_WINDOWS),
+        strains=report(result(layout.figure("strain_distributions")), category="Heterogeneity",
                        caption="../report/strain_distributions.rst"),
-        strains_svg=f"{R}/figures/strain_distributions.svg",
-        slab_profiles=report(f"{R}/figures/strain_slab_profiles.png", category="Heterogeneity",
+        strains_svg=result(layout.figure("strain_distributions", "svg")),
+        slab_profiles=report(result(layout.figure("strain_slab_profiles")), category="Heterogeneity",
                              caption="../report/strain_slab_profiles.rst"),
-        slab_profiles_svg=f"{R}/figures/strain_slab_profiles.svg",
-        pairs_figure=report(f"{R}/figures/barcode_pairs.png", category="Heterogeneity",
+        slab_profiles_svg=result(layout.figure("strain_slab_profiles", "svg")),
+        pairs_figure=report(result(layout.figure("barcode_pairs")), category="Heterogeneity",
                             caption="../report/barcode_pairs.rst"),
-        pairs_figure_svg=f"{R}/figures/barcode_pairs.svg",
-        trends=report(f"{R}/figures/heterogeneity_trends.png", category="Heterogeneity",
+        pairs_figure_svg=result(layout.figure("barcode_pairs", "svg")),
+        trends=report(result(layout.figure("heterogeneity_trends")), category="Heterogeneity",
                       caption="../report/heterogeneity_trends.rst"),
-        trends_svg=f"{R}/figures/heterogeneity_trends.svg",
+        trends_svg=result(layout.figure("heterogeneity_trends", "svg")),
     log:
-        f"{R}/logs/heterogeneity_comparison.log",
+        result(layout.log_file("heterogeneity_comparison")),
     params:
         tolerance=config["heterogeneity"]["energy_tolerance_eV_per_atom"],
-        reference_splits=list(SPLITS),
+        reference_splits=list(THERMAL_SPLITS),
         n_slabs=config["heterogeneity"]["n_slabs"],
     threads: resources_for("heterogeneity_comparison")["threads"]
     resources:

@@ -6,13 +6,13 @@ rule imported_trajectory:
         table=IMPORTED_TABLE or [],
         structures=imported_files,
     output:
-        table=f"{R}/samples/{{trajectory}}.parquet",
-        structures=directory(f"{R}/samples/{{trajectory}}"),
+        table=result(layout.trajectory_table("{trajectory}")),
+        structures=directory(result(layout.trajectory_structures("{trajectory}"))),
     log:
-        job=f"{R}/logs/imported_trajectory/{{trajectory}}.log",
-        lammps=f"{R}/logs/imported_trajectory/{{trajectory}}.lammps.log",
+        job=result(layout.log_file("imported_trajectory", "{trajectory}")),
+        lammps=result(layout.log_file("imported_trajectory", "{trajectory}", kind="lammps.log")),
     benchmark:
-        f"{R}/benchmarks/imported_trajectory/{{trajectory}}.tsv"
+        result(layout.benchmark_file("imported_trajectory", "{trajectory}"))
     wildcard_constraints:
         trajectory=one_of(IMPORTED_IDS),
     params:

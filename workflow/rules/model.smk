@@ -4,20 +4,20 @@
 rule energy_model:
     input:
         features=feature_table,
-        catalogue=f"{R}/samples.parquet",
+        catalogue=result(layout.CATALOGUE),
     output:
-        model=f"{R}/model/{{features}}_model.json",
-        trials=f"{R}/model/{{features}}_trials.parquet",
-        summary=f"{R}/model/{{features}}_fit.json",
+        model=result(layout.model_file("{features}")),
+        trials=result(layout.model_trials("{features}")),
+        summary=result(layout.model_fit("{features}")),
     log:
-        f"{R}/logs/energy_model/{{features}}.log",
+        result(layout.log_file("energy_model", "{features}")),
     benchmark:
-        f"{R}/benchmarks/energy_model/{{features}}.tsv"
+        result(layout.benchmark_file("energy_model", "{features}"))
     params:
         model=config["model"],
-        feature_prefix=lambda w: FEATURE_PREFIX[w.features],
+        feature_prefix=lambda w: layout.FEATURE_PREFIX[w.features],
         # Optuna journal: not a declared output, so a killed job keeps its finished trials.
-        study=f"{R}/model/optuna/{{features}}.journal",
+        study=result(layout.optuna_journal("{features}")),
     threads: resources_for("energy_model")["threads"]
     resources:
         mem_mb=resources_for("energy_model")["mem_mb"],
@@ -30,17 +30,17 @@ rule energy_model:
 
 rule shap_ranking:
     input:
-        model=f"{R}/model/fractions_model.json",
-        fit=f"{R}/model/fractions_fit.json",
-        features=f"{R}/encoding/fractions.parquet",
-        catalogue=f"{R}/samples.parquet",
+        model=result(layout.model_file("fractions")),
+        fit=result(layout.model_fit("fractions")),
+        features=result(layout.FRACTIONS),
+        catalogue=result(layout.CATALOGUE),
     output:
-        ranking=f"{R}/model/shap_ranking.parquet",
-        tail=f"{R}/model/shap_long_tail.json",
+        ranking=result(layout.SHAP_RANKING),
+        tail=result(layout.SHAP_LONG_TAIL),
     log:
-        f"{R}/logs/shap_ranking.log",
+        result(layout.log_file("shap_ranking")),
     benchmark:
-        f"{R}/benchmarks/shap_ranking.tsv"
+        result(layout.benchmark_file("shap_ranking"))
     params:
         k=config["barcode"]["k"],
         tail_share=config["barcode"]["tail_share"],
@@ -57,14 +57,14 @@ rule shap_ranking:
 
 rule top_ule_kernels:
     input:
-        ranking=f"{R}/model/shap_ranking.parquet",
-        tail=f"{R}/model/shap_long_tail.json",
-        dictionary=f"{R}/ules/dictionary.parquet",
-        catalogue=f"{R}/samples.parquet",
+        ranking=result(layout.SHAP_RANKING),
+        tail=result(layout.SHAP_LONG_TAIL),
+        dictionary=result(layout.DICTIONARY),
+        catalogue=result(layout.CATALOGUE),
     output:
-        f"{R}/barcode/kernels.parquet",
+        result(layout.KERNELS),
     log:
-        f"{R}/logs/top_ule_kernels.log",
+        result(layout.log_file("top_ule_kernels")),
     params:
         k=config["barcode"]["k"],
         voronoi=config["kernels"],
@@ -81,15 +81,15 @@ rule top_ule_kernels:
 
 rule barcodes:
     input:
-        kernels=f"{R}/barcode/kernels.parquet",
-        counts=f"{R}/encoding/counts.parquet",
-        catalogue=f"{R}/samples.parquet",
+        kernels=result(layout.KERNELS),
+        counts=result(layout.COUNTS),
+        catalogue=result(layout.CATALOGUE),
     output:
-        barcodes=f"{R}/barcode/barcodes.parquet",
-        top_ules=f"{R}/barcode/top_ules.parquet",
-        summary=f"{R}/barcode/summary.json",
+        barcodes=result(layout.BARCODES),
+        top_ules=result(layout.TOP_ULES),
+        summary=result(layout.BARCODE_SUMMARY),
     log:
-        f"{R}/logs/barcodes.log",
+        result(layout.log_file("barcodes")),
     params:
         k=config["barcode"]["k"],
     threads: resources_for("barcodes")["threads"]
@@ -104,13 +104,13 @@ rule barcodes:
 
 rule mean_soap:
     input:
-        unpack(soap_input("train", "test", "size")),
+        unpack(soap_input(*layout.THERMAL_SPLITS)),
     output:
-        f"{R}/encoding/mean_soap.parquet",
+        result(layout.MEAN_SOAP),
     log:
-        f"{R}/logs/mean_soap.log",
+        result(layout.log_file("mean_soap")),
     benchmark:
-        f"{R}/benchmarks/mean_soap.tsv"
+        result(layout.benchmark_file("mean_soap"))
     params:
         **soap_stream_params(),
     threads: resources_for("mean_soap")["threads"]
@@ -125,21 +125,21 @@ rule mean_soap:
 
 rule model_metrics:
     input:
-        mean_soap=f"{R}/encoding/mean_soap.parquet",
-        fractions_fit=f"{R}/model/fractions_fit.json",
-        barcode_fit=f"{R}/model/barcode_fit.json",
-        fractions=f"{R}/encoding/fractions.parquet",
-        counts=f"{R}/encoding/counts.parquet",
-        ule_energies=f"{R}/ules/energies.parquet",
-        barcodes=f"{R}/barcode/barcodes.parquet",
-        fractions_model=f"{R}/model/fractions_model.json",
-        barcode_model=f"{R}/model/barcode_model.json",
-        catalogue=f"{R}/samples.parquet",
+        mean_soap=result(layout.MEAN_SOAP),
+        fractions_fit=result(layout.model_fit("fractions")),
+        barcode_fit=result(layout.model_fit("barcode")),
+        fractions=result(layout.FRACTIONS),
+        counts=result(layout.COUNTS),
+        ule_energies=result(layout.ULE_ENERGIES),
+        barcodes=result(layout.BARCODES),
+        fractions_model=result(layout.model_file("fractions")),
+        barcode_model=result(layout.model_file("barcode")),
+        catalogue=result(layout.CATALOGUE),
     output:
-        metrics=f"{R}/model/metrics.json",
-        predictions=f"{R}/model/predictions.parquet",
+        metrics=result(layout.METRICS),
+        predictions=result(layout.PREDICTIONS),
     log:
-        f"{R}/logs/model_metrics.log",
+        result(layout.log_file("model_metrics")),
     params:
         k=config["barcode"]["k"],
         model=config["model"],
@@ -155,30 +155,30 @@ rule model_metrics:
 
 rule model_figures:
     input:
-        predictions=f"{R}/model/predictions.parquet",
-        ranking=f"{R}/model/shap_ranking.parquet",
-        tail=f"{R}/model/shap_long_tail.json",
-        top_ules=f"{R}/barcode/top_ules.parquet",
-        barcodes=f"{R}/barcode/barcodes.parquet",
-        catalogue=f"{R}/samples.parquet",
+        predictions=result(layout.PREDICTIONS),
+        ranking=result(layout.SHAP_RANKING),
+        tail=result(layout.SHAP_LONG_TAIL),
+        top_ules=result(layout.TOP_ULES),
+        barcodes=result(layout.BARCODES),
+        catalogue=result(layout.CATALOGUE),
     output:
-        parity=report(f"{R}/figures/parity.png", category="Energy model",
+        parity=report(result(layout.figure("parity")), category="Energy model",
                       caption="../report/parity.rst"),
-        parity_svg=f"{R}/figures/parity.svg",
-        shap=report(f"{R}/figures/shap_distribution.png", category="Energy model",
+        parity_svg=result(layout.figure("parity", "svg")),
+        shap=report(result(layout.figure("shap_distribution")), category="Energy model",
                     caption="../report/shap_distribution.rst"),
-        shap_svg=f"{R}/figures/shap_distribution.svg",
-        barcodes=report(f"{R}/figures/barcodes.png", category="Barcodes",
+        shap_svg=result(layout.figure("shap_distribution", "svg")),
+        barcodes=report(result(layout.figure("barcodes")), category="Barcodes",
                         caption="../report/barcodes.rst"),
-        barcodes_svg=f"{R}/figures/barcodes.svg",
-        pearson=report(f"{R}/figures/pearson_r.png", category="Barcodes",
+        barcodes_svg=result(layout.figure("barcodes", "svg")),
+        pearson=report(result(layout.figure("pearson_r")), category="Barcodes",
                        caption="../report/pearson_r.rst"),
-        pearson_svg=f"{R}/figures/pearson_r.svg",
-        group_sums=report(f"{R}/figures/group_sums.png", category="Barcodes",
+        pearson_svg=result(layout.figure("pearson_r", "svg")),
+        group_sums=report(result(layout.figure("group_sums")), category="Barcodes",
                           caption="../report/group_sums.rst"),
-        group_sums_svg=f"{R}/figures/group_sums.svg",
+        group_sums_svg=result(layout.figure("group_sums", "svg")),
     log:
-        f"{R}/logs/model_figures.log",
+        result(layout.log_file("model_figures")),
     params:
         n_barcodes_shown=config["figures"]["n_barcodes_shown"],
     threads: resources_for("model_figures")["threads"]
@@ -193,18 +193,18 @@ rule model_figures:
 
 rule learning_curve:
     input:
-        unpack(soap_input("train", "test")),
-        fit=f"{R}/model/fractions_fit.json",
-        catalogue=f"{R}/samples.parquet",
+        unpack(soap_input(layout.TRAIN_SPLIT, layout.TEST_SPLIT)),
+        fit=result(layout.model_fit("fractions")),
+        catalogue=result(layout.CATALOGUE),
     output:
-        table=f"{R}/model/learning_curve.parquet",
-        figure=report(f"{R}/figures/learning_curve.png", category="Energy model",
+        table=result(layout.LEARNING_CURVE),
+        figure=report(result(layout.figure("learning_curve")), category="Energy model",
                       caption="../report/learning_curve.rst"),
-        figure_svg=f"{R}/figures/learning_curve.svg",
+        figure_svg=result(layout.figure("learning_curve", "svg")),
     log:
-        f"{R}/logs/learning_curve.log",
+        result(layout.log_file("learning_curve")),
     benchmark:
-        f"{R}/benchmarks/learning_curve.tsv"
+        result(layout.benchmark_file("learning_curve"))
     params:
         curve=config["learning_curve"],
         model=config["model"],

@@ -3,13 +3,13 @@
 
 rule thermal_trajectory:
     output:
-        table=f"{R}/samples/{{trajectory}}.parquet",
-        structures=directory(f"{R}/samples/{{trajectory}}"),
+        table=result(layout.trajectory_table("{trajectory}")),
+        structures=directory(result(layout.trajectory_structures("{trajectory}"))),
     log:
-        job=f"{R}/logs/thermal_trajectory/{{trajectory}}.log",
-        lammps=f"{R}/logs/thermal_trajectory/{{trajectory}}.lammps.log",
+        job=result(layout.log_file("thermal_trajectory", "{trajectory}")),
+        lammps=result(layout.log_file("thermal_trajectory", "{trajectory}", kind="lammps.log")),
     benchmark:
-        f"{R}/benchmarks/thermal_trajectory/{{trajectory}}.tsv"
+        result(layout.benchmark_file("thermal_trajectory", "{trajectory}"))
     wildcard_constraints:
         trajectory=one_of(THERMAL_IDS),
     params:
@@ -32,9 +32,9 @@ rule sample_catalogue:
     input:
         tables=trajectory_tables,
     output:
-        f"{R}/samples.parquet",
+        result(layout.CATALOGUE),
     log:
-        f"{R}/logs/sample_catalogue.log",
+        result(layout.log_file("sample_catalogue")),
     params:
     threads: resources_for("sample_catalogue")["threads"]
     resources:

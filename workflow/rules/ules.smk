@@ -10,11 +10,11 @@ rule soap_descriptors:
         tables=batch_tables,
         structures=batch_structures,
     output:
-        directory(f"{R}/soap/{{batch}}"),
+        directory(result(layout.soap_folder("{batch}"))),
     log:
-        f"{R}/logs/soap_descriptors/{{batch}}.log",
+        result(layout.log_file("soap_descriptors", "{batch}")),
     benchmark:
-        f"{R}/benchmarks/soap_descriptors/{{batch}}.tsv"
+        result(layout.benchmark_file("soap_descriptors", "{batch}"))
     params:
         soap=descriptor_parameters(config["soap"]),
     group:
@@ -31,18 +31,18 @@ rule soap_descriptors:
 
 rule ule_threshold_calibration:
     input:
-        unpack(soap_input("train")),
-        catalogue=f"{R}/samples.parquet",
+        unpack(soap_input(layout.TRAIN_SPLIT)),
+        catalogue=result(layout.CATALOGUE),
     output:
-        table=f"{R}/ules/threshold_calibration.parquet",
-        choice=f"{R}/ules/threshold.json",
-        figure=report(f"{R}/figures/ule_count_vs_threshold.png", category="ULE dictionary",
+        table=result(layout.THRESHOLD_CALIBRATION),
+        choice=result(layout.THRESHOLD),
+        figure=report(result(layout.figure("ule_count_vs_threshold")), category="ULE dictionary",
                       caption="../report/ule_count_vs_threshold.rst"),
-        figure_svg=f"{R}/figures/ule_count_vs_threshold.svg",
+        figure_svg=result(layout.figure("ule_count_vs_threshold", "svg")),
     log:
-        f"{R}/logs/ule_threshold_calibration.log",
+        result(layout.log_file("ule_threshold_calibration")),
     benchmark:
-        f"{R}/benchmarks/ule_threshold_calibration.tsv"
+        result(layout.benchmark_file("ule_threshold_calibration"))
     params:
         ules=config["ules"],
         **soap_stream_params(),
@@ -58,15 +58,15 @@ rule ule_threshold_calibration:
 
 rule ule_dictionary:
     input:
-        unpack(soap_input("train")),
-        choice=f"{R}/ules/threshold.json",
-        catalogue=f"{R}/samples.parquet",
+        unpack(soap_input(layout.TRAIN_SPLIT)),
+        choice=result(layout.THRESHOLD),
+        catalogue=result(layout.CATALOGUE),
     output:
-        f"{R}/ules/dictionary.parquet",
+        result(layout.DICTIONARY),
     log:
-        f"{R}/logs/ule_dictionary.log",
+        result(layout.log_file("ule_dictionary")),
     benchmark:
-        f"{R}/benchmarks/ule_dictionary.tsv"
+        result(layout.benchmark_file("ule_dictionary"))
     params:
         batch_size=config["ules"]["batch_size"],
         **soap_stream_params(),
@@ -84,16 +84,16 @@ rule ule_encoding:
     input:
         unpack(soap_input()),
         tables=batch_tables,
-        dictionary=f"{R}/ules/dictionary.parquet",
-        choice=f"{R}/ules/threshold.json",
+        dictionary=result(layout.DICTIONARY),
+        choice=result(layout.THRESHOLD),
     output:
-        fractions=f"{R}/encoding/{{batch}}/fractions.parquet",
-        counts=f"{R}/encoding/{{batch}}/counts.parquet",
-        atoms=f"{R}/encoding/{{batch}}/atoms.parquet",
+        fractions=result(layout.batch_fractions("{batch}")),
+        counts=result(layout.batch_counts("{batch}")),
+        atoms=result(layout.batch_atoms("{batch}")),
     log:
-        f"{R}/logs/ule_encoding/{{batch}}.log",
+        result(layout.log_file("ule_encoding", "{batch}")),
     benchmark:
-        f"{R}/benchmarks/ule_encoding/{{batch}}.tsv"
+        result(layout.benchmark_file("ule_encoding", "{batch}"))
     params:
         batch_size=config["ules"]["batch_size"],
         **soap_stream_params(),
@@ -111,16 +111,16 @@ rule ule_encoding:
 
 rule ule_energies:
     input:
-        atoms=expand(f"{R}/encoding/{{batch}}/atoms.parquet", batch=split_batches("train")),
-        structures=expand(f"{R}/samples/{{trajectory}}", trajectory=split_trajectory_ids("train")),
-        dictionary=f"{R}/ules/dictionary.parquet",
-        catalogue=f"{R}/samples.parquet",
+        atoms=expand(result(layout.batch_atoms("{batch}")), batch=split_batches(layout.TRAIN_SPLIT)),
+        structures=expand(result(layout.trajectory_structures("{trajectory}")), trajectory=split_trajectory_ids(layout.TRAIN_SPLIT)),
+        dictionary=result(layout.DICTIONARY),
+        catalogue=result(layout.CATALOGUE),
     output:
-        f"{R}/ules/energies.parquet",
+        result(layout.ULE_ENERGIES),
     log:
-        f"{R}/logs/ule_energies.log",
+        result(layout.log_file("ule_energies")),
     benchmark:
-        f"{R}/benchmarks/ule_energies.tsv"
+        result(layout.benchmark_file("ule_energies"))
     threads: resources_for("ule_energies")["threads"]
     resources:
         mem_mb=resources_for("ule_energies")["mem_mb"],
@@ -133,14 +133,14 @@ rule ule_energies:
 
 rule encoding_tables:
     input:
-        fractions=expand(f"{R}/encoding/{{batch}}/fractions.parquet", batch=BATCHES),
-        counts=expand(f"{R}/encoding/{{batch}}/counts.parquet", batch=BATCHES),
-        catalogue=f"{R}/samples.parquet",
+        fractions=expand(result(layout.batch_fractions("{batch}")), batch=BATCHES),
+        counts=expand(result(layout.batch_counts("{batch}")), batch=BATCHES),
+        catalogue=result(layout.CATALOGUE),
     output:
-        fractions=f"{R}/encoding/fractions.parquet",
-        counts=f"{R}/encoding/counts.parquet",
+        fractions=result(layout.FRACTIONS),
+        counts=result(layout.COUNTS),
     log:
-        f"{R}/logs/encoding_tables.log",
+        result(layout.log_file("encoding_tables")),
     params:
     threads: resources_for("encoding_tables")["threads"]
     resources:

@@ -1,0 +1,153 @@
+"""Where a run's results live, and the names inside them: the one place that says so.
+
+Every file of a results folder, relative to it (config ``results_dir``): the workflow's rules
+build their inputs and outputs from these, and whatever reads a finished folder
+(:mod:`mgbarcode.assess`, :mod:`mgbarcode.run_report`, :mod:`mgbarcode.glass_report`, the
+benchmarks) reads them from the same names.  A file that depends on a wildcard is a small
+function of it: called with the wildcard's pattern (``trajectory_table("{trajectory}")``) it
+gives the rule's pattern, called with a value it gives that file.
+
+Beside the paths, the names the tables share: the catalogue's split names and the column
+prefixes of the feature tables.
+
+Standard library only: the jobs of every rule import this module, and their environments
+hold only what their own stage needs.
+"""
+
+# ------------------------------------------------------------------------------ split names
+# The values of the catalogue's ``split`` column.  The thermal splits: ``train`` (every model
+# and the ULE dictionary learn from it), ``test`` (held out), ``size`` (larger systems, held
+# out); mechanical (sheared) samples form their own split.
+TRAIN_SPLIT = "train"
+TEST_SPLIT = "test"
+SIZE_SPLIT = "size"
+THERMAL_SPLITS = (TRAIN_SPLIT, TEST_SPLIT, SIZE_SPLIT)
+MECH_SPLIT = "mech"
+# The thermal samples a mechanical one is compared with, and that models are scored on.
+REFERENCE_SPLITS = (TRAIN_SPLIT, TEST_SPLIT)
+HELD_OUT_SPLITS = (TEST_SPLIT, SIZE_SPLIT)
+
+# -------------------------------------------------------------------------- column prefixes
+ULE_PREFIX = "ule_"          # a ULE's column in the fraction and count tables: ule_0042
+BARCODE_PREFIX = "s_"        # a barcode entry's column: s_01 ... s_K
+MEAN_SOAP_PREFIX = "soap_"   # a mean-SOAP feature's column: soap_0000 ...
+# The feature columns of each feature table the models read, by the table's name.
+FEATURE_PREFIX = {"fractions": ULE_PREFIX, "barcode": BARCODE_PREFIX, "counts": ULE_PREFIX,
+                  "mean_soap": MEAN_SOAP_PREFIX}
+
+# ------------------------------------------------------------------------------- batch ids
+# SOAP and encoding jobs work on batches of histories of one kind; a batch id starts with its
+# kind (thermal_b000) and names folders under soap/ and encoding/.  A batch of sheared
+# histories is named after their split.
+THERMAL_BATCH_KIND = "thermal"
+MECH_BATCH_KIND = MECH_SPLIT
+
+# ------------------------------------------------------------------------------- samples
+CATALOGUE = "samples.parquet"  # every sample of every history, one row each
+
+
+def trajectory_table(trajectory):
+    """One history's samples (its rows of the catalogue)."""
+    return f"samples/{trajectory}.parquet"
+
+
+def trajectory_structures(trajectory):
+    """The folder of one history's inherent structures (``<sample_id>.extxyz``)."""
+    return f"samples/{trajectory}"
+
+
+# ------------------------------------------------------------------- SOAP and ULE encoding
+def soap_folder(batch):
+    """The stored SOAP of a batch, one ``<sample_id>.parquet`` per sample (soap.store true)."""
+    return f"soap/{batch}"
+
+
+THRESHOLD_CALIBRATION = "ules/threshold_calibration.parquet"
+THRESHOLD = "ules/threshold.json"
+DICTIONARY = "ules/dictionary.parquet"
+ULE_ENERGIES = "ules/energies.parquet"
+
+
+def batch_fractions(batch):
+    """ULE fractions of a batch's samples."""
+    return f"encoding/{batch}/fractions.parquet"
+
+
+def batch_counts(batch):
+    """Nearest-ULE counts of a batch's samples."""
+    return f"encoding/{batch}/counts.parquet"
+
+
+def batch_atoms(batch):
+    """The ULE of every atom of a batch's samples."""
+    return f"encoding/{batch}/atoms.parquet"
+
+
+FRACTIONS = "encoding/fractions.parquet"
+COUNTS = "encoding/counts.parquet"
+MEAN_SOAP = "encoding/mean_soap.parquet"
+
+# ---------------------------------------------------------------------------- models
+# The feature tables the energy models learn from, by name (the ``features`` wildcard).
+BARCODES = "barcode/barcodes.parquet"
+FEATURE_TABLES = {"fractions": FRACTIONS, "barcode": BARCODES}
+
+
+def model_file(features):
+    """The XGBoost energy model on feature table ``features``."""
+    return f"model/{features}_model.json"
+
+
+def model_trials(features):
+    """The hyper-parameter trials of that model."""
+    return f"model/{features}_trials.parquet"
+
+
+def model_fit(features):
+    """Its fit summary: best parameters, CV RMSE, rounds."""
+    return f"model/{features}_fit.json"
+
+
+def optuna_journal(features):
+    """Its Optuna journal (kept by a killed job, not a declared output)."""
+    return f"model/optuna/{features}.journal"
+
+
+SHAP_RANKING = "model/shap_ranking.parquet"
+SHAP_LONG_TAIL = "model/shap_long_tail.json"
+METRICS = "model/metrics.json"
+PREDICTIONS = "model/predictions.parquet"
+LEARNING_CURVE = "model/learning_curve.parquet"
+
+# ---------------------------------------------------------------------------- barcodes
+KERNELS = "barcode/kernels.parquet"
+TOP_ULES = "barcode/top_ules.parquet"
+BARCODE_SUMMARY = "barcode/summary.json"
+
+# ---------------------------------------------------------------------- heterogeneity
+HETEROGENEITY_SUMMARY = "heterogeneity/summary.parquet"
+HETEROGENEITY_PAIRS = "heterogeneity/pairs.parquet"
+HETEROGENEITY_CORRELATION = "heterogeneity/correlation.json"
+HETEROGENEITY_WINDOWS = "heterogeneity/windows.parquet"
+
+
+# ----------------------------------------------------------------------------- figures
+def figure(name, suffix="png"):
+    """A figure of the run (each is written as PNG and SVG)."""
+    return f"figures/{name}.{suffix}"
+
+
+# ------------------------------------------------------------------- logs and benchmarks
+LOGS = "logs"
+BENCHMARKS = "benchmarks"
+
+
+def log_file(rule, job=None, kind="log"):
+    """The log of a job of ``rule``: ``logs/<rule>.log`` for a rule with one job, else
+    ``logs/<rule>/<job>.log``; ``kind="lammps.log"`` for the LAMMPS log beside it."""
+    return f"{LOGS}/{rule}.{kind}" if job is None else f"{LOGS}/{rule}/{job}.{kind}"
+
+
+def benchmark_file(rule, job=None):
+    """Snakemake's benchmark of a job of ``rule`` (laid out as :func:`log_file`)."""
+    return f"{BENCHMARKS}/{rule}.tsv" if job is None else f"{BENCHMARKS}/{rule}/{job}.tsv"
