@@ -46,6 +46,18 @@ def test_soap_vectors_are_unit_rows_of_the_raw_descriptor(glass, soap, soap_para
                                rtol=0, atol=1e-5 * np.abs(raw64).max())
 
 
+def test_vectors_do_not_depend_on_the_callers_blas_threads(glass, soap_params):
+    # A job's threads set its BLAS threads; the descriptor must not follow them (on some CPUs
+    # LAPACK's result changes with its thread count).
+    from threadpoolctl import threadpool_limits
+
+    vectors = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads):
+            vectors.append(descriptors.soap_vectors(glass, descriptors.make_soap(**soap_params)))
+    assert np.array_equal(vectors[0][0], vectors[1][0]) and np.array_equal(vectors[0][1], vectors[1][1])
+
+
 def test_unknown_species_and_zero_vectors_are_input_errors(glass, soap):
     alien = glass.copy()
     alien[0].symbol = "Ni"

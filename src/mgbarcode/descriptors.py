@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from threadpoolctl import threadpool_limits
 
 from . import io
 from .errors import InputError
@@ -73,8 +74,13 @@ def make_soap(species, r_cut_A, n_max, l_max, sigma_A, rbf, periodic, store=None
 
     # DScribe computes in double precision and casts on output (measured: relative
     # difference 3e-8 from its float64 output), which saves memory and ~15 % time.
-    return SOAP(species=list(species), r_cut=float(r_cut_A), n_max=int(n_max), l_max=int(l_max),
-                sigma=float(sigma_A), rbf=rbf, periodic=bool(periodic), dtype="float32")
+    # The GTO basis is orthonormalised here with LAPACK, whose result depends on its thread count
+    # on some CPUs (measured on a Xeon: 75 % of the float32 SOAP entries differ, by up to
+    # 1.2e-7, between 1 and 2 OpenBLAS threads).  One thread gives every job the same vectors,
+    # whatever its threads; jobs parallelise over structures with worker processes instead.
+    with threadpool_limits(limits=1):
+        return SOAP(species=list(species), r_cut=float(r_cut_A), n_max=int(n_max), l_max=int(l_max),
+                    sigma=float(sigma_A), rbf=rbf, periodic=bool(periodic), dtype="float32")
 
 
 def descriptor_parameters(soap_config):
