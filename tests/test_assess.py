@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 from ase.build import bulk
-from ase.io import write
+from ase.io import read, write
 
 from mgbarcode.assess import TrainedPipeline, assess
 from mgbarcode.cli import merged_config
@@ -44,6 +44,21 @@ def test_minimising_a_structure_reports_the_lammps_energy(pipeline, tiny_results
     row = catalogue[catalogue["split"] == "test"].iloc[0]
     report = assess(row["structure"], pipeline, minimize=True)
     assert report["computed_IS_energy_eV_per_atom"] == pytest.approx(row["energy_eV_per_atom"], abs=1e-6)
+
+
+def test_heterogeneity_is_judged_against_thermal_samples_of_the_same_size(pipeline, tiny_results, tmp_path):
+    # The tiny profile's thermal samples have 100 (train, test) and 200 (size) atoms; a train
+    # structure, every atom of which the dictionary matches, stays inside the training domain.
+    catalogue = pd.read_parquet(tiny_results / "samples.parquet")
+    row = catalogue[catalogue["split"] == "train"].iloc[0]
+    report = assess(row["structure"], pipeline)
+    assert catalogue.set_index("sample_id").loc[report["thermal_reference"]["sample_id"], "n_atoms"] == 100
+    tripled = tmp_path / "tripled.extxyz"
+    write(tripled, read(row["structure"]).repeat((3, 1, 1)), format="extxyz")
+    report = assess(tripled, pipeline)
+    assert report["thermal_reference"] is None
+    assert report["in_training_domain"], report["domain_violations"]
+    assert "no thermal sample of 300 atoms" in report["verdict"], report["verdict"]
 
 
 def test_bad_structures_are_refused(pipeline, tmp_path):

@@ -18,6 +18,7 @@ from .domain import TrainingDomain, atom_fractions
 from .errors import InputError
 from .histories import species_counts
 from .io import read_provenance
+from .results_layout import THERMAL_SPLITS
 
 
 @dataclass
@@ -86,11 +87,11 @@ class TrainedPipeline:
         if barcode_model.num_features() != len(top_ules) or top_ules["ule_id"].max() >= len(dictionary.frame):
             raise InputError(paths["barcode_model"], "features", "the barcode model does not fit the top ULEs "
                              "of this dictionary", "the model belongs to another dictionary: rerun the workflow")
-        catalogue = pd.read_parquet(paths["catalogue"], columns=["sample_id", "split", "energy_eV_per_atom",
+        catalogue = pd.read_parquet(paths["catalogue"], columns=["sample_id", "split", "n_atoms", "energy_eV_per_atom",
                                                                  "number_density_per_A3", "repeat_of"])
         domain = cls._training_domain(catalogue, paths, top_ules["ule_id"].to_numpy(), config)
         thermal = pd.read_parquet(paths["barcodes"]).merge(catalogue, on="sample_id")
-        thermal = thermal[thermal["split"].isin(["train", "test"]) & ~thermal["zero_barcode"]].reset_index(drop=True)
+        thermal = thermal[thermal["split"].isin(THERMAL_SPLITS) & ~thermal["zero_barcode"]].reset_index(drop=True)
         summary_path = results / "heterogeneity" / "summary.parquet"
         summary = pd.read_parquet(summary_path) if summary_path.is_file() else pd.DataFrame()
         threshold = json.loads(paths["threshold"].read_text())["threshold"]
@@ -160,12 +161,22 @@ def assess(path, pipeline, minimize=False, type_elements=None):
         energy, atom_fractions(atoms.get_chemical_symbols()))
     groups = pipeline.top_ules["group"].to_numpy()
     het = config["heterogeneity"]
-    verdict = heterogeneity.assess_heterogeneity(
-        s[0], energy,
-        pipeline.thermal[pipeline.barcode_columns].to_numpy(), pipeline.thermal["energy_eV_per_atom"].to_numpy(),
-        groups, het["energy_tolerance_eV_per_atom"], het["thermal_range_quantile"], het["min_thermal_references"],
-        summary=pipeline.summary if len(pipeline.summary) else None)
-    reference = (pipeline.thermal.iloc[verdict.reference_index] if verdict.reference_index >= 0 else None)
+    # A barcode entry's counting noise depends on N: the reference and the thermal range come
+    # from thermal samples of this structure's number of atoms only.
+    thermal = pipeline.thermal[pipeline.thermal["n_atoms"] == n_atoms].reset_index(drop=True)
+    if len(thermal):
+        verdict = heterogeneity.assess_heterogeneity(
+            s[0], energy, thermal[pipeline.barcode_columns].to_numpy(), thermal["energy_eV_per_atom"].to_numpy(),
+            groups, het["energy_tolerance_eV_per_atom"], het["thermal_range_quantile"], het["min_thermal_references"],
+            summary=pipeline.summary if len(pipeline.summary) else None)
+    else:
+        sizes = sorted(int(n) for n in pipeline.thermal["n_atoms"].unique())
+        verdict = heterogeneity.HeterogeneityVerdict(
+            math.nan, math.nan, -1, math.nan, math.nan, 0, None,
+            f"no thermal sample of {n_atoms} atoms in the results (their sizes: {sizes}): the counting noise of a "
+            "barcode depends on the number of atoms, so heterogeneity cannot be assessed; give a structure of one "
+            "of those sizes")
+    reference = thermal.iloc[verdict.reference_index] if verdict.reference_index >= 0 else None
     return {
         "structure": str(path),
         "n_atoms": n_atoms,
