@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mgbarcode import descriptors
+from mgbarcode import results_layout as layout
 from mgbarcode.cli import merged_config
 
 TARGET_RATIO = 0.9
@@ -95,7 +96,7 @@ def main():
             structure_paths.append(tmp / f"is{number:03d}.xyz")
             atoms.write(structure_paths[-1], format="extxyz")
         sample_ids = [path.stem for path in structure_paths]
-        out_paths = [tmp / "soap" / f"{sample_id}.parquet" for sample_id in sample_ids]
+        out_paths = [tmp / "soap" / layout.soap_file(sample_id) for sample_id in sample_ids]
         soap = descriptors.make_soap(**config["soap"])
         soap.create(structures[0][:10])  # first-call set-up outside the timings
         bare_s, ours_s, bare_cpu_s, ours_cpu_s = [], [], [], []

@@ -26,6 +26,7 @@ from mgbarcode import config as config_module
 from mgbarcode import histories, md, samples
 from mgbarcode.cli import merged_config
 from mgbarcode.md_settings import md_settings
+from mgbarcode.results_layout import TRAIN_SPLIT
 
 
 def cooling_curve(config, n_atoms, rate_K_per_s, sample_K, seed, threads=1):
@@ -34,7 +35,7 @@ def cooling_curve(config, n_atoms, rate_K_per_s, sample_K, seed, threads=1):
     potential = md.Potential.from_config(config["potential"])
     thermal = config["thermal"]
     trajectory = histories.ThermalTrajectory(
-        trajectory_id="tg", split="train", n_atoms=n_atoms, composition=dict(config["alloy"]["composition"]),
+        trajectory_id="tg", split=TRAIN_SPLIT, n_atoms=n_atoms, composition=dict(config["alloy"]["composition"]),
         cooling_rate_K_per_s=rate_K_per_s, seed=seed, melt_temperature_K=thermal["melt_temperature_K"],
         melt_time_ps=thermal["melt_time_ps"], quench_final_temperature_K=thermal["quench_final_temperature_K"],
         anneal_temperatures_K=(), anneal_time_ps=1.0, snapshot_interval_ps=1.0)

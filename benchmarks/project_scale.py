@@ -35,6 +35,7 @@ from mgbarcode import config as config_module
 from mgbarcode import descriptors, histories, md, planning, samples, shear
 from mgbarcode.md_settings import md_settings
 from mgbarcode.cli import merged_config
+from mgbarcode.results_layout import CATALOGUE, MECH_SPLIT, TRAIN_SPLIT
 
 
 SOAP_DISK = "SOAP (float32 Parquet)"
@@ -118,7 +119,7 @@ def probe_thermal(config, n_atoms, steps, supercooled_K, glass_K):
     span_ps = steps * settings.timestep_ps
     t_melt, t_final = thermal["melt_temperature_K"], thermal["quench_final_temperature_K"]
     probe = histories.ThermalTrajectory(
-        trajectory_id="probe", split="train", n_atoms=n_atoms, composition=dict(config["alloy"]["composition"]),
+        trajectory_id="probe", split=TRAIN_SPLIT, n_atoms=n_atoms, composition=dict(config["alloy"]["composition"]),
         cooling_rate_K_per_s=(t_melt - t_final) / span_ps * 1e12, seed=1, melt_temperature_K=t_melt,
         melt_time_ps=span_ps, quench_final_temperature_K=t_final, anneal_temperatures_K=(supercooled_K, glass_K),
         anneal_time_ps=span_ps, snapshot_interval_ps=span_ps)
@@ -218,10 +219,10 @@ def measured_relaxation(catalogue_path):
     # A negative tau_alpha: F_s had not decayed within the recorded window (longer than measured).
     tau = {float(t): (math.inf if (group < 0).any() else float(group.max()))
            for t, group in ladder.groupby("parent_T_K")["tau_alpha_ps"]}
-    mech = table[table["split"] == "mech"].dropna(subset=["interval_hot_fraction"])
+    mech = table[table["split"] == MECH_SPLIT].dropna(subset=["interval_hot_fraction"])
     if mech.empty:
         return tau, math.inf, math.nan, math.nan
-    interval = float(table[table["split"] == "mech"].sort_values("strain").groupby("trajectory_id")["strain"]
+    interval = float(table[table["split"] == MECH_SPLIT].sort_values("strain").groupby("trajectory_id")["strain"]
                      .diff().median())
     hot = float(mech["interval_hot_fraction"].mean())
     return tau, interval / -math.log1p(-hot), hot, interval
@@ -322,7 +323,7 @@ def project_profile(config, costs, tau, decorrelation_strain, nodes, cores_per_n
     shear_config = config["shear"]
     shear_n = config["thermal"]["splits"][shear_config["source_split"]]["n_atoms"]
     shear_jobs, shear_md = [], 0.0
-    mech = counts.setdefault(histories.MECH_SPLIT, [0, 0])
+    mech = counts.setdefault(MECH_SPLIT, [0, 0])
     for trajectory in histories.shear_trajectories(config):
         n_is = len(trajectory.sample_plan(settings.timestep_ps))
         steps = settings.steps(trajectory.equilibration_time_ps) + \
@@ -343,7 +344,7 @@ def project_profile(config, costs, tau, decorrelation_strain, nodes, cores_per_n
     mech_environments = [len(t.sample_plan(settings.timestep_ps)) * shear_n for t in histories.shear_trajectories(config)]
     batches = [sum(batch) for batch in _batches(environments, per_job) + _batches(mech_environments, per_job)]
     train_environments = sum(len(t.sample_plan()) * t.n_atoms for t in histories.thermal_trajectories(config)
-                             if t.split == "train")
+                             if t.split == TRAIN_SPLIT)
     _, _, disk = planning.projection(config, UNIT_RATES)
     disk = disk_footprint(disk, config["soap"]["store"])
     soap_disk = sum(gb for name, gb in disk.items() if name.startswith("SOAP"))
@@ -509,7 +510,7 @@ def main():
     parser.add_argument("--probe-steps", type=int, default=2000, help="MD steps per probed regime")
     parser.add_argument("--nodes", type=int, default=4, help="nodes for the wall times (default 4)")
     parser.add_argument("--cores-per-node", type=int, default=64, help="cores per node (default 64)")
-    parser.add_argument("--catalogue", default="results_study/samples.parquet",
+    parser.add_argument("--catalogue", default=f"results_study/{CATALOGUE}",
                         help="a finished run's samples.parquet whose ladder chains measured tau_alpha and whose "
                              "sheared samples measured the hot fraction per strain interval")
     parser.add_argument("--decorrelation-strain", type=float, default=None,

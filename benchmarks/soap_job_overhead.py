@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mgbarcode import results_layout as layout
+
 TARGET_SHARE = 0.10
 SOAP_DONE = re.compile(r"SOAP done: (\d+) atoms in ([0-9.]+) s")
 
@@ -23,9 +25,9 @@ SOAP_DONE = re.compile(r"SOAP done: (\d+) atoms in ([0-9.]+) s")
 def soap_jobs(results_dir):
     """One row per SOAP job of ``results_dir``: batch, atoms, wall_s, soap_s, overhead_s."""
     rows = []
-    for benchmark in sorted((Path(results_dir) / "benchmarks" / "soap_descriptors").glob("*.tsv")):
+    for benchmark in sorted(Path(results_dir).glob(layout.benchmark_file("soap_descriptors", "*"))):
         batch = benchmark.stem
-        log_text = (Path(results_dir) / "logs" / "soap_descriptors" / f"{batch}.log").read_text()
+        log_text = (Path(results_dir) / layout.log_file("soap_descriptors", batch)).read_text()
         done = SOAP_DONE.findall(log_text)
         if not done:
             raise SystemExit(f"{batch}: no 'SOAP done' line in its log; did the job finish?")

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from ase.build import bulk
 
-from mgbarcode import figures, kernels
+from mgbarcode import barcode, figures, kernels
 
 
 def icosahedron(box_A=30.0, radius_A=2.7):
@@ -71,9 +71,9 @@ def test_kernel_table_reads_each_source_once():
 def test_pearson_and_group_sums():
     energies = np.array([1.0, 2.0, 3.0, 4.0])
     s = np.array([[0.1, 0.5, 0.4], [0.2, 0.4, 0.4], [0.3, 0.3, 0.4], [0.4, 0.2, 0.4]])
-    r = kernels.pearson_with_energy(s, energies)
+    r = barcode.pearson_with_energy(s, energies)
     assert r[0] == pytest.approx(1.0) and r[1] == pytest.approx(-1.0) and np.isnan(r[2])
-    sums = kernels.group_sums(s, groups=[1, 1, 2], icosahedral=[True, False, False])
+    sums = barcode.group_sums(s, groups=[1, 1, 2], icosahedral=[True, False, False])
     assert np.allclose(sums["sum_group1"], s[:, 0] + s[:, 1])
     assert np.allclose(sums["sum_group2"], s[:, 2])
     assert np.allclose(sums["sum_icosahedral"], s[:, 0])
@@ -93,9 +93,9 @@ def test_figures_write_png_and_svg(tmp_path):
                                   output=tmp_path / "shap"),
         figures.barcode_panels(s[figures.representative_indices(energies, 3)],
                                np.sort(energies)[[0, 15, 29]], groups, tmp_path / "barcodes"),
-        figures.pearson_plot(kernels.pearson_with_energy(s, energies), icosahedral, groups,
+        figures.pearson_plot(barcode.pearson_with_energy(s, energies), icosahedral, groups,
                              tmp_path / "pearson"),
-        figures.group_sums_plot(kernels.group_sums(s, groups, icosahedral), energies,
+        figures.group_sums_plot(barcode.group_sums(s, groups, icosahedral), energies,
                                 tmp_path / "sums"),
         figures.ule_count_vs_threshold([0.9, 0.95, 0.97], [3, 40, 400],
                                        (tmp_path / "a1.png", tmp_path / "a1.svg"),

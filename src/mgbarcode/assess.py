@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 
 from . import barcode as barcode_module
+from . import results_layout as layout
 from . import basins, descriptors, heterogeneity, learning, md, structures, ule_energy, ules
 from .domain import TrainingDomain, atom_fractions
 from .errors import InputError
 from .histories import species_counts
 from .io import read_provenance
-from .results_layout import THERMAL_SPLITS
 
 
 @dataclass
@@ -45,20 +45,20 @@ class TrainedPipeline:
     def load(cls, results_dir, config):
         """Read a results folder and check that its parts belong together."""
         results = Path(results_dir)
-        paths = {
-            "dictionary": results / "ules" / "dictionary.parquet",
-            "threshold": results / "ules" / "threshold.json",
-            "top_ules": results / "barcode" / "top_ules.parquet",
-            "barcodes": results / "barcode" / "barcodes.parquet",
-            "catalogue": results / "samples.parquet",
-            "fractions_model": results / "model" / "fractions_model.json",
-            "barcode_model": results / "model" / "barcode_model.json",
-            "fractions_fit": results / "model" / "fractions_fit.json",
-            "barcode_fit": results / "model" / "barcode_fit.json",
-            "ule_energies": results / "ules" / "energies.parquet",
-            "fractions": results / "encoding" / "fractions.parquet",
-            "counts": results / "encoding" / "counts.parquet",
-        }
+        paths = {name: results / relative for name, relative in {
+            "dictionary": layout.DICTIONARY,
+            "threshold": layout.THRESHOLD,
+            "top_ules": layout.TOP_ULES,
+            "barcodes": layout.BARCODES,
+            "catalogue": layout.CATALOGUE,
+            "fractions_model": layout.model_file("fractions"),
+            "barcode_model": layout.model_file("barcode"),
+            "fractions_fit": layout.model_fit("fractions"),
+            "barcode_fit": layout.model_fit("barcode"),
+            "ule_energies": layout.ULE_ENERGIES,
+            "fractions": layout.FRACTIONS,
+            "counts": layout.COUNTS,
+        }.items()}
         for name, path in paths.items():
             if not path.is_file():
                 raise InputError(path, name, "not found: the results folder is not from a finished run",
@@ -91,8 +91,8 @@ class TrainedPipeline:
                                                                  "number_density_per_A3", "repeat_of"])
         domain = cls._training_domain(catalogue, paths, top_ules["ule_id"].to_numpy(), config)
         thermal = pd.read_parquet(paths["barcodes"]).merge(catalogue, on="sample_id")
-        thermal = thermal[thermal["split"].isin(THERMAL_SPLITS) & ~thermal["zero_barcode"]].reset_index(drop=True)
-        summary_path = results / "heterogeneity" / "summary.parquet"
+        thermal = thermal[thermal["split"].isin(layout.THERMAL_SPLITS) & ~thermal["zero_barcode"]].reset_index(drop=True)
+        summary_path = results / layout.HETEROGENEITY_SUMMARY
         summary = pd.read_parquet(summary_path) if summary_path.is_file() else pd.DataFrame()
         threshold = json.loads(paths["threshold"].read_text())["threshold"]
         ule_energies = pd.read_parquet(paths["ule_energies"]).sort_values("ule_id").reset_index(drop=True)
@@ -102,7 +102,7 @@ class TrainedPipeline:
     @staticmethod
     def _training_domain(catalogue, paths, top_ids, config):
         """The :class:`TrainingDomain` of the distinct train samples of a finished run."""
-        train = basins.distinct(catalogue[catalogue["split"] == "train"]).set_index("sample_id")
+        train = basins.distinct(catalogue[catalogue["split"] == layout.TRAIN_SPLIT]).set_index("sample_id")
         fractions = pd.read_parquet(paths["fractions"], columns=["sample_id", "n_atoms", "n_unmatched"])
         fractions = fractions.set_index("sample_id").loc[train.index]
         counts = pd.read_parquet(paths["counts"], columns=["sample_id"] + [ules.ule_column(i) for i in top_ids])

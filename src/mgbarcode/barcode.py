@@ -4,14 +4,22 @@ A sample's barcode is s_i = c_i / Σ_{j∈top-K} c_j, where c_i counts the sampl
 most similar ULE over the whole dictionary is top ULE i (not only above-threshold atoms: the
 ``counts`` table holds nearest-ULE counts over all atoms).  A sample with none of its atoms at
 a top ULE has no barcode; it gets the zero vector and is flagged, never silently renormalised.
+
+Each entry's relation to the IS energy (its Pearson r over samples, the paper's Fig. 4) and the
+sums of the entries per kernel group are here too.
 """
+
+import logging
 
 import numpy as np
 import pandas as pd
 
+from . import basins, provenance
 from .errors import InputError
+from .io import write_json, write_parquet
+from .results_layout import BARCODE_PREFIX, SHAP_LONG_TAIL, TRAIN_SPLIT, ULE_PREFIX
 
-BARCODE_PREFIX = "s_"
+log = logging.getLogger(__name__)
 
 
 def barcode_column_names(k):
@@ -80,7 +88,7 @@ def barcode_table(sample_ids, s, zero_mask, n_top):
     return table
 
 
-def ule_count_matrix(counts_table, prefix="ule_"):
+def ule_count_matrix(counts_table, prefix=ULE_PREFIX):
     """The integer matrix [n_samples, n_ules] of a counts table whose ULE columns are
     ``<prefix>0000 …`` in id order (column j is ULE id j)."""
     names = [c for c in counts_table.columns if c.startswith(prefix)]
@@ -96,3 +104,69 @@ def check_k(k, n_ules, source):
         raise InputError(source, "barcode.k", f"K = {k} but the dictionary has only {n_ules} ULEs",
                          f"set barcode.k to at most {n_ules}, or raise the ULE threshold "
                          "(ules.threshold / ules.target_size) to grow the dictionary")
+
+
+def pearson_with_energy(barcode_matrix, energies):
+    """Pearson r of every barcode entry (column) with the energies, over samples.
+
+    ``barcode_matrix`` [n_samples, K], ``energies`` [n_samples] (any unit: r is unitless).
+    An entry that is constant over the samples (or constant energies) has no defined r and
+    gets NaN, rather than an arbitrary 0.
+    """
+    s = np.asarray(barcode_matrix, dtype=np.float64)
+    e = np.asarray(energies, dtype=np.float64)
+    s_centred = s - s.mean(axis=0)
+    e_centred = e - e.mean()
+    denominator = np.sqrt((s_centred ** 2).sum(axis=0) * (e_centred ** 2).sum())
+    numerator = s_centred.T @ e_centred
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, numerator / denominator, np.nan)
+
+
+def group_sums(barcode_matrix, groups, icosahedral):
+    """Per-sample sums of barcode entries over group 1, group 2 and icosahedral kernels.
+
+    ``groups`` [K] (1 or 2) and ``icosahedral`` [K] (bool) describe the barcode columns.
+    Returns a DataFrame ``sum_group1, sum_group2, sum_icosahedral`` (fractions).
+    """
+    s = np.asarray(barcode_matrix, dtype=np.float64)
+    groups = np.asarray(groups)
+    icosahedral = np.asarray(icosahedral, dtype=bool)
+    return pd.DataFrame({"sum_group1": s[:, groups == 1].sum(axis=1),
+                         "sum_group2": s[:, groups == 2].sum(axis=1),
+                         "sum_icosahedral": s[:, icosahedral].sum(axis=1)})
+
+
+def write_barcodes(kernels_path, counts_path, catalogue_path, k_config, barcodes_path, top_ules_path, summary_path,
+                   config):
+    """The barcodes job: the barcode of every sample (:func:`barcodes` over its nearest-ULE
+    counts and the top ULEs of the kernels table), the Pearson r of each entry with the IS
+    energy over the distinct ``train`` samples with a barcode (added to the top-ULE table), and
+    a summary naming the samples with a zero barcode; with the provenance record of the run's
+    ``config``.  ``k_config``: the configured barcode.k."""
+    top = pd.read_parquet(kernels_path)
+    counts = pd.read_parquet(counts_path)
+    count_matrix = ule_count_matrix(counts)
+    top_ids = top["ule_id"].to_numpy()
+    s, zero = barcodes(count_matrix, top_ids)
+    table = barcode_table(counts["sample_id"], s, zero, count_matrix[:, top_ids].sum(axis=1))
+    catalogue = pd.read_parquet(catalogue_path, columns=["sample_id", "split", "energy_eV_per_atom", "repeat_of"])
+    joined = table.merge(catalogue, on="sample_id", validate="one_to_one")
+    train = basins.distinct(joined[(joined["split"] == TRAIN_SPLIT) & ~joined["zero_barcode"]])
+    names = barcode_column_names(len(top))
+    top["pearson_r"] = pearson_with_energy(train[names].to_numpy(), train["energy_eV_per_atom"].to_numpy())
+    zero_ids = joined.loc[joined["zero_barcode"], ["sample_id", "split"]]
+    for split, group in zero_ids.groupby("split"):
+        log.warning("%d %s samples have a zero barcode (none of their atoms is nearest to a top ULE): %s",
+                    len(group), split, ", ".join(group["sample_id"]))
+    record = provenance.record(config)
+    write_parquet(table, barcodes_path, record)
+    write_parquet(top, top_ules_path, record)
+    write_json(summary_path, {
+        "k": len(top), "k_config": k_config,
+        "k_note": f"k = K_eff, the ULEs with non-zero mean |SHAP| ({SHAP_LONG_TAIL}), when fewer than k_config",
+        "n_group1": int((top.group == 1).sum()), "n_group2": int((top.group == 2).sum()),
+        "n_icosahedral": int(top.icosahedral.sum()), "n_samples": len(table),
+        "n_zero_barcodes": {split: int(n) for split, n in zero_ids.groupby("split").size().items()},
+        "zero_barcode_samples": zero_ids["sample_id"].tolist(),
+        "pearson_r_computed_on": f"{len(train)} train samples (distinct IS)", "provenance": record})

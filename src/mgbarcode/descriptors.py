@@ -38,7 +38,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from threadpoolctl import threadpool_limits
 
-from . import io
+from . import io, provenance
+from . import results_layout as layout
 from .errors import InputError
 
 log = logging.getLogger(__name__)
@@ -378,18 +379,42 @@ def source_sample_ids(soap_folders=None, tables=None):
     """The sample ids with SOAP in ``soap_folders`` (stored mode: one ``<sample_id>.parquet``
     each) or in the sample ``tables`` (streamed mode), sorted."""
     if soap_folders:
-        return sorted(path.stem for folder in soap_folders for path in Path(folder).glob("*.parquet"))
+        return sorted(path.stem for folder in soap_folders
+                      for path in Path(folder).glob(f"*{layout.SOAP_FILE_SUFFIX}"))
     return sorted(str(sample_id) for table in (tables or [])
                   for sample_id in pd.read_parquet(table, columns=["sample_id"])["sample_id"])
+
+
+class SoapInput(NamedTuple):
+    """Where a job reads its SOAP from: the stored per-batch folders (``soap.store: true``), or
+    the per-trajectory sample tables and structure folders, paired in order, from which
+    ``n_workers`` processes compute it with ``soap_params`` (the config's ``soap`` section) as
+    the job streams it (``soap.store: false``).  See :func:`soap_sources`."""
+
+    soap_folders: list = None
+    tables: list = None
+    structure_folders: list = None
+    soap_params: dict = None
+    n_workers: int = 1
+
+    def sources(self, sample_ids):
+        """The SOAP source of each of ``sample_ids``, in that order (:func:`soap_sources`)."""
+        return soap_sources(sample_ids, soap_folders=self.soap_folders, tables=self.tables,
+                            structure_folders=self.structure_folders, soap_params=self.soap_params,
+                            n_workers=self.n_workers)
+
+    def sample_ids(self):
+        """Every sample id with SOAP here, sorted (:func:`source_sample_ids`)."""
+        return source_sample_ids(soap_folders=self.soap_folders, tables=self.tables)
 
 
 def find_soap_files(folders, sample_ids):
     """The SOAP file of each of ``sample_ids`` among the per-sample files in ``folders``.
 
-    Files are named ``<sample_id>.parquet`` (one folder per job batch).  Raises
-    :class:`InputError` naming the folders when a sample has no file.
+    Files are named :func:`mgbarcode.results_layout.soap_file` (one folder per job batch).
+    Raises :class:`InputError` naming the folders when a sample has no file.
     """
-    by_sample = {path.stem: path for folder in folders for path in Path(folder).glob("*.parquet")}
+    by_sample = {path.stem: path for folder in folders for path in Path(folder).glob(f"*{layout.SOAP_FILE_SUFFIX}")}
     missing = [sample_id for sample_id in sample_ids if sample_id not in by_sample]
     if missing:
         shown = ", ".join(str(folder) for folder in list(folders)[:3]) + (", ..." if len(folders) > 3 else "")
@@ -512,3 +537,31 @@ def soap_for_structures(structure_paths, sample_ids, out_paths, soap_params, pro
     elapsed = time.perf_counter() - started
     log.info("SOAP done: %d atoms in %.1f s (%.0f atoms/s)", n_atoms_total, elapsed,
              n_atoms_total / max(elapsed, 1e-9))
+
+
+def write_batch_soap(tables, structure_folders, out_folder, soap_params, config):
+    """The soap_descriptors job: the SOAP file of every inherent structure of a batch's
+    histories (``tables`` paired in order with ``structure_folders``) into ``out_folder``, which
+    appears whole or not at all; the files carry the provenance record of the run's ``config``."""
+    structure_of = structure_files(tables, structure_folders)
+    with io.atomic_directory(out_folder) as tmp_dir:
+        soap_for_structures(structure_paths=list(structure_of.values()), sample_ids=list(structure_of),
+                            out_paths=[Path(tmp_dir) / layout.soap_file(sample_id) for sample_id in structure_of],
+                            soap_params=soap_params, provenance=provenance.record(config))
+
+
+def mean_soap_columns(n_features):
+    """Column names of the mean-SOAP features: ``soap_0000`` ..."""
+    return [f"{layout.MEAN_SOAP_PREFIX}{i:04d}" for i in range(n_features)]
+
+
+def write_mean_soap(soap_input, out_path, config):
+    """The mean_soap job: the mean unit SOAP vector (:func:`mean_unit_vectors`) of every sample
+    of ``soap_input`` (a :class:`SoapInput`), by sample id, one row each, with the provenance
+    record of the run's ``config``."""
+    sources = soap_input.sources(soap_input.sample_ids())
+    sample_ids, matrix = mean_unit_vectors(sources)
+    table = pd.concat([pd.DataFrame({"sample_id": sample_ids}),
+                       pd.DataFrame(matrix, columns=mean_soap_columns(matrix.shape[1]))], axis=1)
+    io.write_parquet(table, out_path, provenance.record(config))
+    log.info("mean SOAP of %d samples, %d features", len(table), matrix.shape[1])

@@ -5,6 +5,7 @@ are appended) or a ``(png_path, svg_path)`` pair.  Both files are written atomic
 without timestamps, so equal data give equal bytes.  Returns the two paths.
 """
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -12,8 +13,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
+from . import barcode  # noqa: E402
 from .io import atomic_path  # noqa: E402
+from .results_layout import HELD_OUT_SPLITS, TRAIN_SPLIT  # noqa: E402
 
 GROUP_COLOURS = {1: "tab:blue", 2: "tab:orange"}
 # Fixed hash salt: matplotlib otherwise puts random ids into SVG files.
@@ -159,7 +163,7 @@ def pearson_plot(r, icosahedral, groups, output):
 def group_sums_plot(sums, energies_eV_per_atom, output):
     """Σ group 1, Σ group 2 and Σ icosahedral entries vs. IS energy (paper Fig. 7).
 
-    ``sums``: DataFrame from :func:`mgbarcode.kernels.group_sums`."""
+    ``sums``: DataFrame from :func:`mgbarcode.barcode.group_sums`."""
     panels = (("sum_group1", "Σ s_i, group 1"), ("sum_group2", "Σ s_i, group 2"),
               ("sum_icosahedral", "Σ s_i, <0,0,12,0> kernels"))
     fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.5))
@@ -288,3 +292,53 @@ def learning_curve_plot(table, output):
         ax.set_ylabel("test RMSE (meV/atom)")
         ax.legend(fontsize="x-small")
     return save_figure(fig, output)
+
+
+# ----------------------------------------------------------------------- one job's figures
+
+# The parity plot's panels: each model of model/metrics.json it shows, with its title.
+PARITY_TITLES = {"xgboost_fractions": "XGBoost on ULE fractions", "xgboost_barcode": "XGBoost on the barcode",
+                 "ridge_fractions": "ridge on ULE fractions", "ridge_mean_soap": "ridge on mean SOAP",
+                 "ule_energy_per_atom_fit": "ULE energies (fitted to per-atom energies)",
+                 "train_mean": "training mean"}
+
+
+def model_figures(predictions_path, ranking_path, tail_path, top_ules_path, barcodes_path, catalogue_path,
+                  n_barcodes_shown, outputs):
+    """The model_figures job: the parity plot of every model on the held-out splits (one
+    series per split and system size), the SHAP distribution, ``n_barcodes_shown``
+    representative train barcodes, each entry's Pearson r with the energy, and the group sums.
+    ``outputs``: ``{"parity": (png, svg), "shap": ..., "barcodes": ..., "pearson": ...,
+    "group_sums": ...}``."""
+    predictions = pd.read_parquet(predictions_path)
+    predictions = predictions[predictions["split"].isin(HELD_OUT_SPLITS)].merge(
+        pd.read_parquet(catalogue_path, columns=["sample_id", "n_atoms"]), on="sample_id")
+    parity_plot({
+        title: {f"{split} (N={int(n)})": (group["energy_eV_per_atom"], group["predicted_eV_per_atom"])
+                for (split, n), group in predictions[predictions["model"] == model].groupby(["split", "n_atoms"])}
+        for model, title in PARITY_TITLES.items()}, outputs["parity"])
+    ranking, tail = pd.read_parquet(ranking_path), json.loads(Path(tail_path).read_text())
+    shap_distribution(ranking["mean_abs_shap"], tail["k_config"], tail["k_long_tail"],
+                      tail["tail_threshold_eV_per_atom"], outputs["shap"])
+    top = pd.read_parquet(top_ules_path)
+    names = barcode.barcode_column_names(len(top))
+    samples = pd.read_parquet(barcodes_path).merge(
+        pd.read_parquet(catalogue_path, columns=["sample_id", "split", "energy_eV_per_atom"]), on="sample_id")
+    samples = samples[(samples["split"] == TRAIN_SPLIT) & ~samples["zero_barcode"]].reset_index(drop=True)
+    shown = representative_indices(samples["energy_eV_per_atom"], n_barcodes_shown)
+    barcode_panels(samples.loc[shown, names].to_numpy(), samples.loc[shown, "energy_eV_per_atom"], top["group"],
+                   outputs["barcodes"])
+    pearson_plot(top["pearson_r"], top["icosahedral"], top["group"], outputs["pearson"])
+    sums = barcode.group_sums(samples[names].to_numpy(), top["group"].to_numpy(), top["icosahedral"].to_numpy())
+    group_sums_plot(sums, samples["energy_eV_per_atom"], outputs["group_sums"])
+
+
+def heterogeneity_figures(comparison, outputs):
+    """The figures of a :class:`mgbarcode.heterogeneity.ConditionComparison`: the strain
+    distributions, the slab profiles of the window strain, the closest barcode pair of each
+    condition and the trends across conditions.  ``outputs``: ``{"strains": (png, svg),
+    "slab_profiles": ..., "pairs": ..., "trends": ...}``."""
+    strain_distributions(comparison.strains, outputs["strains"])
+    strain_slab_profiles(comparison.windows, comparison.condition_labels, outputs["slab_profiles"])
+    barcode_pairs(comparison.closest_pairs, comparison.groups, outputs["pairs"])
+    heterogeneity_trends(comparison.summary, comparison.summary["condition"], outputs["trends"])

@@ -30,13 +30,21 @@ errors use the sample standard deviation (ddof = 1) / sqrt(n) over runs.
 Units: Å, eV/atom; strains and barcode entries are dimensionless.
 """
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .atomic_strain import STRAIN_STATISTIC_COLUMNS, incremental_strain, participation_ratio, slab_profile
+from . import provenance
+from .atomic_strain import STRAIN_ARRAY, STRAIN_STATISTIC_COLUMNS, incremental_strain, participation_ratio, slab_profile
+from .barcode import barcode_column_names
 from .histories import condition_label
+from .io import read_structure, write_json, write_parquet
+from .results_layout import MECH_SPLIT
+
+log = logging.getLogger(__name__)
 
 
 # The strain heterogeneity compared across conditions: one of the per-interval strain
@@ -355,6 +363,95 @@ def heterogeneity_correlation(summary):
     result = {f"r_{kind}group{g}": _pearson(summary.loc[usable, f"{kind}std_delta_group{g}_mean"], strain[usable])
               for kind in ("", "excess_") for g in (2, 1)}
     return {**result, "n_conditions": int(usable.sum())}
+
+
+# --------------------------------------------------------------------------------------------
+# The comparison of a run's sheared glasses with its thermal ones
+
+
+@dataclass
+class ConditionComparison:
+    """A run's mechanical samples against their thermal references, per shear condition."""
+
+    pairs: pd.DataFrame        # one row per mechanical sample (:func:`pair_table`)
+    windows: pd.DataFrame      # one row per shear run (:func:`window_strains`)
+    summary: pd.DataFrame      # one row per condition, labelled (:func:`condition_summary`)
+    correlation: dict          # :func:`heterogeneity_correlation` of the summary
+    groups: np.ndarray         # the kernel group (1 or 2) of each barcode entry
+    strains: dict              # {condition label: per-atom η of all its sheared IS}
+    condition_labels: dict     # {shear_T_K: condition label}
+    closest_pairs: list        # per condition: (label, mean thermal barcode, mechanical barcode, ΔE eV/atom)
+
+
+def _closest_pairs(pairs, mech, thermal, names, tolerance):
+    """Per condition, its matched mechanical sample closest in energy to its reference, beside
+    the reference the contrast uses (the mean barcode of the thermal samples with a barcode
+    within ``tolerance`` of its energy and with its number of atoms, as in :func:`pair_table`);
+    one placeholder of zeros when no sample matched."""
+    shown = []
+    for temperature, rows in pairs[pairs["matched"]].groupby("shear_T_K"):
+        closest = rows.loc[rows["delta_energy_eV_per_atom"].abs().idxmin()]
+        s_mech = mech.loc[mech["sample_id"] == closest["sample_id"], names].to_numpy()[0]
+        window = ((thermal["energy_eV_per_atom"] - closest["energy_eV_per_atom"]).abs() <= tolerance) & (
+            thermal["n_atoms"] == mech.loc[mech["sample_id"] == closest["sample_id"], "n_atoms"].iloc[0])
+        s_thermal = thermal.loc[window & ~thermal["zero_barcode"], names].to_numpy().mean(axis=0)
+        shown.append((condition_label(temperature), s_thermal, s_mech, closest["delta_energy_eV_per_atom"]))
+    if not shown:
+        log.warning("no mechanical sample has a thermal reference within %.4f eV/atom", tolerance)
+        shown = [("no matched pair", np.zeros(len(names)), np.zeros(len(names)), np.nan)]
+    return shown
+
+
+def compare_conditions(barcodes_path, top_ules_path, catalogue_path, tolerance, reference_splits, n_slabs):
+    """The thermal references at matching IS energy (within ``tolerance`` eV/atom, among the
+    samples of ``reference_splits`` with the sample's number of atoms: :func:`pair_table`) of
+    every mechanical sample of a finished run, the barcode contrast δs, the per-condition
+    summary with the steady-state window strains (``n_slabs`` slabs) and its correlation with
+    the strain heterogeneity; logs one line per condition."""
+    top = pd.read_parquet(top_ules_path)
+    names = barcode_column_names(len(top))
+    table = pd.read_parquet(barcodes_path).merge(pd.read_parquet(catalogue_path), on="sample_id",
+                                                 validate="one_to_one")
+    mech = table[table["split"] == MECH_SPLIT].reset_index(drop=True)
+    thermal = table[table["split"].isin(reference_splits)].reset_index(drop=True)
+    groups = top["group"].to_numpy()
+    pairs = pair_table(mech, thermal, names, groups, tolerance)
+    windows = window_strains(mech, lambda path: read_structure(Path(path)), n_slabs)
+    summary = condition_summary(pairs, windows=windows)
+    summary.insert(1, "condition", [condition_label(t) for t in summary["shear_T_K"]])
+    correlation = heterogeneity_correlation(summary)
+    for row in summary.itertuples():
+        log.info("%s: %d of %d mechanical samples matched (%d runs, median |dE| %.2f meV/atom, %.1f thermal "
+                 "references each); std(ds) group 1 %.4f, group 2 %.4f; in excess of thermal: group 1 %.4f +- "
+                 "%.4f, group 2 %.4f +- %.4f; strain heterogeneity %.4f", row.condition, row.n_matched, row.n_mech,
+                 row.n_runs, 1000 * row.median_abs_delta_energy_eV_per_atom, row.n_reference_mean,
+                 row.std_delta_group1_mean, row.std_delta_group2_mean, row.excess_std_delta_group1_mean,
+                 row.excess_std_delta_group1_sem, row.excess_std_delta_group2_mean, row.excess_std_delta_group2_sem,
+                 row.strain_heterogeneity)
+    log.info("Pearson r with strain heterogeneity across conditions: group 2 %.3f (excess %.3f), group 1 %.3f "
+             "(excess %.3f); %d conditions", correlation["r_group2"], correlation["r_excess_group2"],
+             correlation["r_group1"], correlation["r_excess_group1"], correlation["n_conditions"])
+    strains = {}
+    for temperature, rows in mech.groupby("shear_T_K"):
+        arrays = [read_structure(Path(path)).arrays[STRAIN_ARRAY] for path in rows["structure"]]
+        strains[condition_label(temperature)] = np.concatenate(arrays)
+    return ConditionComparison(pairs, windows, summary, correlation, groups, strains,
+                               {t: condition_label(t) for t in windows["shear_T_K"]},
+                               _closest_pairs(pairs, mech, thermal, names, tolerance))
+
+
+def write_comparison(comparison, summary_path, pairs_path, windows_path, correlation_path, tolerance,
+                     reference_splits, config):
+    """The tables of a :class:`ConditionComparison` and its correlation JSON (with the
+    ``tolerance`` and ``reference_splits`` it was made with), with the provenance record of
+    the run's ``config``."""
+    record = provenance.record(config)
+    write_parquet(comparison.pairs, pairs_path, record)
+    write_parquet(comparison.summary, summary_path, record)
+    write_parquet(comparison.windows, windows_path, record)
+    write_json(correlation_path, {**comparison.correlation, "energy_tolerance_eV_per_atom": tolerance,
+                                  "reference_splits": list(reference_splits), "n_mech": int(len(comparison.pairs)),
+                                  "n_matched": int(comparison.pairs["matched"].sum()), "provenance": record})
 
 
 # --------------------------------------------------------------------------------------------

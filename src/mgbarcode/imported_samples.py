@@ -25,6 +25,7 @@ The table is read and checked when the workflow is planned (:func:`read_table`),
 job runs; the structures themselves are read by each trajectory's job.
 """
 
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -32,13 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import md, structures
+from . import md, provenance, structures
 from .atomic_strain import annotate_strains
 from .errors import InputError
-from .histories import MECH_SPLIT, SPLITS as THERMAL_SPLITS
-from .samples import InherentStructure
+from .results_layout import MECH_SPLIT, THERMAL_SPLITS
+from .samples import InherentStructure, write_trajectory
 from .shear import CATALOGUE_EXTRA_COLUMNS as SHEAR_COLUMNS
 from .structures import FORMATS
+
+log = logging.getLogger(__name__)
 
 SPLITS = THERMAL_SPLITS + (MECH_SPLIT,)
 PROTOCOL = "imported"
@@ -308,3 +311,22 @@ def check_coverage(md_trajectories, imported, table_path):
         if split not in present:
             raise InputError(table_path, f"split '{split}'", "no history, neither from the MD nor in the table",
                              f"add rows of split {split} to the table, or MD histories in thermal.splits.{split}")
+
+
+def import_trajectory(trajectory, md_config, potential_config, imported_config, heterogeneity_config, table_path,
+                      structure_dir, config, log_file=None):
+    """The imported_trajectory job: the IS of one imported history
+    (:func:`run_imported_trajectory`), written as the MD's are
+    (:func:`mgbarcode.samples.write_trajectory`), with the provenance record of the run's
+    ``config``."""
+    potential = md.Potential.from_config(potential_config)
+    potential_sha256 = potential.check()
+    log.info("imported history %s (%s): %d structures", trajectory.trajectory_id, trajectory.split,
+             len(trajectory.samples))
+    result = run_imported_trajectory(trajectory, potential, md_config, imported_config, heterogeneity_config,
+                                     log_file=log_file)
+    write_trajectory(result, trajectory, table_path=table_path, structure_dir=structure_dir,
+                     potential_sha256=potential_sha256, repeat_tolerances=md_config["repeats"],
+                     lammps_version=md.lammps_version(), provenance=provenance.record(config, potential_sha256),
+                     extra_columns=catalogue_extra_columns(trajectory))
+    log.info("wrote %d inherent structures", len(result))

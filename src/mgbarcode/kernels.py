@@ -1,4 +1,5 @@
-"""Voronoi kernels of the top ULEs and their relation to energy (the paper's Figs. 3, 4, 7).
+"""Voronoi kernels of the top ULEs (the paper's Figs. 3 and 7); their barcode entries' relation to
+energy is in :mod:`mgbarcode.barcode`.
 
 The kernel of a ULE is the first-neighbour Voronoi polyhedron of its centre atom in its
 source inherent structure, summarised by the Voronoi index ⟨n3, n4, n5, n6⟩ (nk = number of
@@ -14,13 +15,20 @@ order in the structure (global attribute ``Voronoi.max_face_order``).
 vector out otherwise, and returns it shifted so that column k counts k-edged faces.
 """
 
+import json
+import logging
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import barcode, provenance
 from .errors import InputError
-from .io import read_structure
+from .io import read_structure, write_parquet
+from .results_layout import DICTIONARY
+
+log = logging.getLogger(__name__)
 
 #: Face orders of the Voronoi index ⟨n3, n4, n5, n6⟩.
 INDEX_FACE_ORDERS = (3, 4, 5, 6)
@@ -149,7 +157,7 @@ def kernel_table(top_ules, dictionary, structure_for_sample, voronoi_options=Non
         dictionary[columns], on="ule_id", how="left", validate="one_to_one")
     unknown = table.loc[table["source_sample_id"].isna(), "ule_id"].tolist()
     if unknown:
-        raise InputError("dictionary.parquet", "ule_id", f"top ULEs {unknown} are not in the "
+        raise InputError(Path(DICTIONARY).name, "ule_id", f"top ULEs {unknown} are not in the "
                          "dictionary", "rebuild the ranking and dictionary from the same run")
     index = np.zeros((len(table), 4), dtype=np.int64)
     n7_plus = np.zeros(len(table), dtype=np.int64)
@@ -174,32 +182,23 @@ def kernel_table(top_ules, dictionary, structure_for_sample, voronoi_options=Non
     return table
 
 
-def pearson_with_energy(barcode_matrix, energies):
-    """Pearson r of every barcode entry (column) with the energies, over samples.
-
-    ``barcode_matrix`` [n_samples, K], ``energies`` [n_samples] (any unit: r is unitless).
-    An entry that is constant over the samples (or constant energies) has no defined r and
-    gets NaN, rather than an arbitrary 0.
-    """
-    s = np.asarray(barcode_matrix, dtype=np.float64)
-    e = np.asarray(energies, dtype=np.float64)
-    s_centred = s - s.mean(axis=0)
-    e_centred = e - e.mean()
-    denominator = np.sqrt((s_centred ** 2).sum(axis=0) * (e_centred ** 2).sum())
-    numerator = s_centred.T @ e_centred
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, numerator / denominator, np.nan)
-
-
-def group_sums(barcode_matrix, groups, icosahedral):
-    """Per-sample sums of barcode entries over group 1, group 2 and icosahedral kernels.
-
-    ``groups`` [K] (1 or 2) and ``icosahedral`` [K] (bool) describe the barcode columns.
-    Returns a DataFrame ``sum_group1, sum_group2, sum_icosahedral`` (fractions).
-    """
-    s = np.asarray(barcode_matrix, dtype=np.float64)
-    groups = np.asarray(groups)
-    icosahedral = np.asarray(icosahedral, dtype=bool)
-    return pd.DataFrame({"sum_group1": s[:, groups == 1].sum(axis=1),
-                         "sum_group2": s[:, groups == 2].sum(axis=1),
-                         "sum_icosahedral": s[:, icosahedral].sum(axis=1)})
+def write_top_ules(ranking_path, tail_path, dictionary_path, catalogue_path, k, voronoi_options, config_source,
+                   out_path, config):
+    """The top_ule_kernels job: the top-K_eff ULEs of the SHAP ranking (K_eff from the long-tail
+    JSON, so no entry is filled by a tie-break), the Voronoi kernel of each one's centre atom
+    (:func:`kernel_table`) and its group, in barcode order
+    (:func:`mgbarcode.barcode.order_top_ules`), with the provenance record of the run's
+    ``config``.  ``k``: the configured barcode.k, checked against the dictionary's size
+    (``config_source`` names the config in the error)."""
+    ranking = pd.read_parquet(ranking_path)
+    dictionary = pd.read_parquet(dictionary_path, columns=["ule_id", "species", "source_sample_id", "source_atom"])
+    barcode.check_k(k, len(dictionary), config_source)
+    k_eff = json.loads(Path(tail_path).read_text())["k_eff"]
+    structures = pd.read_parquet(catalogue_path, columns=["sample_id", "structure"])
+    structure_of = dict(zip(structures["sample_id"], structures["structure"]))
+    top = kernel_table(ranking.head(k_eff)[["rank", "ule_id", "mean_abs_shap"]], dictionary, structure_of,
+                       voronoi_options=voronoi_options)
+    ordered = barcode.order_top_ules(top)
+    log.info("top %d ULEs: %d in group 1 (Kasper-like), %d in group 2, %d icosahedral", k_eff,
+             (ordered.group == 1).sum(), (ordered.group == 2).sum(), ordered.icosahedral.sum())
+    write_parquet(ordered, out_path, provenance.record(config))

@@ -10,15 +10,19 @@ part, never on the fold it is scored on.
 """
 
 import dataclasses
+import hashlib
+import json
 import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import provenance
 from .basins import distinct
 from .errors import InputError
-from .io import atomic_path
+from .io import atomic_path, write_json, write_parquet
+from .results_layout import TRAIN_SPLIT, ULE_PREFIX, model_fit
 
 log = logging.getLogger(__name__)
 
@@ -431,3 +435,74 @@ def load_dataset(features, catalogue, splits, feature_prefix):
                    y=joined["energy_eV_per_atom"].to_numpy(np.float64),
                    groups=joined["trajectory_id"].to_numpy(), n_atoms=joined["n_atoms"].to_numpy(),
                    splits=joined["split"].to_numpy(), feature_names=names)
+
+
+# ------------------------------------------------------------------------------ the jobs
+
+def fit_energy_model(features_name, features_path, catalogue_path, feature_prefix, model_config, study_path,
+                     model_path, trials_path, summary_path, config, n_threads=1):
+    """The energy_model job: tune and fit the XGBoost model of the ``train`` IS energies on the
+    feature table ``features_name`` (:func:`tune_and_fit`), and write the booster, its trials
+    and a fit summary, with the provenance record of the run's ``config`` and the model seed.
+
+    The Optuna study at ``study_path`` is named after the features and a fingerprint of the
+    training data: a stored study resumes only for the very same data, never for a regenerated
+    data set of the same shape."""
+    train = load_dataset(features_path, catalogue_path, [TRAIN_SPLIT], feature_prefix)
+    fingerprint = hashlib.sha256(train.X.tobytes() + train.y.tobytes()).hexdigest()[:16]
+    study_name = f"{features_name}-{fingerprint}"
+    log.info("%s model: %d train samples, %d trajectories, %d features; study %s", features_name, len(train.y),
+             len(set(train.groups)), train.X.shape[1], study_name)
+    fit = tune_and_fit(
+        train.X, train.y, train.groups, model_config["search_space"], model_config["n_trials"],
+        model_config["n_folds"], model_config["early_stopping_rounds"], model_config["max_boost_rounds"],
+        model_config["seed"], n_threads=n_threads, storage_path=study_path, study_name=study_name,
+        feature_names=train.feature_names)
+    log.info("best CV RMSE %.3f meV/atom with %d rounds, %s", 1000 * fit.cv_rmse, fit.n_rounds, fit.best_params)
+    record = provenance.record(config, seeds={"model": model_config["seed"]})
+    save_booster(fit.booster, model_path)
+    write_parquet(fit.trials.drop(columns=[c for c in fit.trials.columns if c.startswith(("datetime", "duration"))]),
+                  trials_path, record)
+    write_json(summary_path, {
+        "features": features_name, "best_params": fit.best_params, "cv_rmse_meV_per_atom": 1000 * fit.cv_rmse,
+        "n_rounds": fit.n_rounds, "n_train_samples": len(train.y), "n_train_trajectories": len(set(train.groups)),
+        "n_features": train.X.shape[1], "study": study_name, "provenance": record})
+
+
+def rank_ules(model_path, fit_path, fractions_path, catalogue_path, k, tail_share, stability_seeds, ranking_path,
+              tail_path, config, n_threads=1):
+    """The shap_ranking job: every ULE ranked by the mean |SHAP| of the fractions model over the
+    ``train`` samples it was fitted on (:func:`shap_ranking`); K_eff (:func:`effective_k`), the
+    long tail (:func:`long_tail_k`) and how stable the top K_eff is across model seeds
+    (:func:`top_k_stability`).  Writes the ranking and the long-tail JSON, with the provenance
+    record of the run's ``config``.  Raises :class:`InputError` when no ULE has any importance."""
+    train = load_dataset(fractions_path, catalogue_path, [TRAIN_SPLIT], ULE_PREFIX)
+    ranking = shap_ranking(load_booster(model_path), train.X, train.feature_names)
+    ranking.insert(1, "ule_id", ranking["feature"].str.removeprefix(ULE_PREFIX).astype(int))
+    k_eff = effective_k(ranking["mean_abs_shap"], k)
+    if k_eff == 0:
+        raise InputError(model_path, "trees", "the fractions model splits on no ULE, so no ULE has any "
+                         "importance and there is no barcode to make",
+                         f"check {model_fit('fractions')}: a model.search_space whose gamma or min_child_weight is "
+                         "large for the energy scale forbids every split; otherwise the train split holds no energy "
+                         "signal")
+    fit = json.loads(Path(fit_path).read_text())
+    stability = top_k_stability(train.X, train.y, train.feature_names, fit["best_params"], fit["n_rounds"],
+                                stability_seeds, k_eff, n_threads=n_threads)
+    tail = {"k_config": k, "k_eff": k_eff, "k_long_tail": long_tail_k(ranking["mean_abs_shap"], tail_share),
+            "tail_threshold_eV_per_atom": long_tail_threshold(ranking["mean_abs_shap"], tail_share),
+            "tail_share": tail_share, "n_ules": len(ranking),
+            "n_ules_with_nonzero_shap": int((ranking["mean_abs_shap"] > 0).sum()),
+            "shap_samples": f"the {len(train.y)} train samples (distinct IS) the fractions model was fitted on",
+            "top_k_stability": stability,
+            "rule": "k_eff = min(k_config, ULEs with non-zero mean |SHAP|); k_long_tail = the fewest top-ranked "
+                    "ULEs whose mean |SHAP| adds up to tail_share of the total"}
+    if k_eff < k:
+        log.warning("barcode.k = %d but only %d ULEs have non-zero mean |SHAP|: the barcode uses K_eff = %d", k,
+                    k_eff, k_eff)
+    log.info("%d ULEs ranked on %d train samples, %d with non-zero SHAP; long tail after %d; top-%d overlap "
+             "across seeds %s: %.2f", len(ranking), len(train.y), tail["n_ules_with_nonzero_shap"],
+             tail["k_long_tail"], k_eff, stability["seeds"], stability["mean_overlap"])
+    record = provenance.record(config)
+    write_parquet(ranking.drop(columns="feature"), ranking_path, record)
+    write_json(tail_path, {**tail, "provenance": record})

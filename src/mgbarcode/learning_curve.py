@@ -10,6 +10,8 @@ whether the error still falls with histories (more data helps) or with ULEs (a f
 dictionary helps), or has met the encoding's noise floor.
 """
 
+import json
+import logging
 import math
 import tempfile
 from pathlib import Path
@@ -17,7 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import learning, linear_reference, ules
+from . import basins, figures, learning, linear_reference, provenance, ules
+from .io import write_parquet
+from .results_layout import TEST_SPLIT, TRAIN_SPLIT, ULE_PREFIX
+
+log = logging.getLogger(__name__)
 
 
 def nested_history_subsets(trajectory_ids, history_fractions, seed, min_histories=2):
@@ -31,7 +37,7 @@ def nested_history_subsets(trajectory_ids, history_fractions, seed, min_historie
 
 
 def _fractions_matrix(encoding):
-    columns = [c for c in encoding.fractions.columns if c.startswith("ule_")]
+    columns = [c for c in encoding.fractions.columns if c.startswith(ULE_PREFIX)]
     return encoding.fractions[columns].to_numpy(np.float64)
 
 
@@ -76,3 +82,26 @@ def learning_curve(train, test, soap_path_of, thresholds, history_fractions, hyp
                                  "n_ules": len(dictionary), "model": model,
                                  "test_rmse_meV_per_atom": scores["rmse_meV_per_atom"], "test_r2": scores["r2"]})
     return pd.DataFrame(rows)
+
+
+def write_learning_curve(catalogue_path, fit_path, soap_input, curve_config, model_config, batch_size, table_path,
+                         figure_paths, config, n_threads=1):
+    """The learning_curve job: :func:`learning_curve` over the distinct ``train`` and ``test``
+    IS, refitting XGBoost with the tuned parameters of the full fractions model (its fit JSON at
+    ``fit_path``); SOAP from ``soap_input`` (a :class:`mgbarcode.descriptors.SoapInput`).
+    ``curve_config``: the ``learning_curve`` config section.  Writes the table, with the
+    provenance record of the run's ``config``, and its figure (PNG and SVG paths)."""
+    catalogue = basins.distinct(pd.read_parquet(catalogue_path))
+    train, test = (catalogue[catalogue["split"] == split] for split in (TRAIN_SPLIT, TEST_SPLIT))
+    ids = list(train["sample_id"]) + list(test["sample_id"])
+    soap_path_of = dict(zip(ids, soap_input.sources(ids)))
+    fit = json.loads(Path(fit_path).read_text())
+    table = learning_curve(train, test, soap_path_of, curve_config["thresholds"], curve_config["history_fractions"],
+                           fit["best_params"], fit["n_rounds"], model_config, batch_size, curve_config["seed"],
+                           n_threads)
+    for row in table.itertuples():
+        log.info("threshold %.3f, %d histories (%d samples), %d ULEs: %s test RMSE %.3f meV/atom, R2 %.3f",
+                 row.threshold, row.n_histories, row.n_train_samples, row.n_ules, row.model,
+                 row.test_rmse_meV_per_atom, row.test_r2)
+    write_parquet(table, table_path, provenance.record(config))
+    figures.learning_curve_plot(table, figure_paths)

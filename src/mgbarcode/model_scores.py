@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import learning, linear_reference, ule_energy
+from . import learning, linear_reference, provenance, ule_energy
 from .errors import InputError
+from .io import write_json, write_parquet
+from .results_layout import FEATURE_PREFIX, SIZE_SPLIT, TEST_SPLIT, THERMAL_SPLITS, TRAIN_SPLIT
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "test", "size")
-FEATURE_PREFIX = {"fractions": "ule_", "barcode": "s_", "counts": "ule_", "mean_soap": "soap_"}
 FITTED_TO = {"xgboost_fractions": "global IS energies", "xgboost_barcode": "global IS energies",
              "ridge_fractions": "global IS energies", "ridge_mean_soap": "global IS energies",
              "ule_energy_per_atom_fit": "per-atom EAM energies of every train atom",
@@ -31,14 +31,15 @@ def score_models(catalogue, tables, ule_energies, boosters, model_config, k, ule
     """Predictions of every model on every split and their metrics.
 
     ``tables``: the feature tables ``fractions``, ``barcode``, ``counts`` and ``mean_soap``
-    (DataFrames with ``sample_id`` and the :data:`FEATURE_PREFIX` columns); ``ule_energies``:
+    (DataFrames with ``sample_id`` and the feature columns of
+    :data:`mgbarcode.results_layout.FEATURE_PREFIX`); ``ule_energies``:
     ``ule_id`` and ``mean_energy_eV`` of every ULE; ``boosters``: ``{"xgboost_fractions":
     (model path, fit JSON path), "xgboost_barcode": (...)}``; ``model_config``: the ``model``
     config section.  Returns ``(metrics, predictions)``: the dict written to
     ``model/metrics.json`` (without provenance) and one row per sample, split and model."""
     data = {(table, split): learning.load_dataset(tables[table], catalogue, [split], FEATURE_PREFIX[table])
-            for table in tables for split in SPLITS}
-    train = data["fractions", "train"]
+            for table in tables for split in THERMAL_SPLITS}
+    train = data["fractions", TRAIN_SPLIT]
     n_train_atoms = int(train.n_atoms[0])
     energies = ule_energies.sort_values("ule_id")
     if energies["ule_id"].tolist() != list(range(len(train.feature_names))):
@@ -52,7 +53,7 @@ def score_models(catalogue, tables, ule_energies, boosters, model_config, k, ule
         cv[name] = json.loads(Path(fit_path).read_text())["cv_rmse_meV_per_atom"]
     ridges = {}
     for name, table in (("ridge_fractions", "fractions"), ("ridge_mean_soap", "mean_soap")):
-        fitted = data[table, "train"]
+        fitted = data[table, TRAIN_SPLIT]
         ridges[name] = linear_reference.fit_ridge(fitted.X, fitted.y, fitted.groups,
                                                   model_config["ridge_relative_alphas"], model_config["n_folds"],
                                                   model_config["seed"])
@@ -74,17 +75,31 @@ def score_models(catalogue, tables, ule_energies, boosters, model_config, k, ule
     predictions = []
     for name, (table, predict) in predictors.items():
         metrics[name] = {"cv_rmse_meV_per_atom": cv[name]}
-        for split in SPLITS:
+        for split in THERMAL_SPLITS:
             samples = data[table, split]
             predicted = predict(samples.X)
             predictions.append(pd.DataFrame({"sample_id": samples.sample_ids, "split": split, "model": name,
                                              "energy_eV_per_atom": samples.y, "predicted_eV_per_atom": predicted}))
-            if split != "train":
+            if split != TRAIN_SPLIT:
                 metrics[name][split] = learning.regression_metrics(samples.y, predicted, n_train_atoms,
                                                                    samples.n_atoms)
         log.info("%-24s CV %s | test RMSE %.3f meV/atom, R2 %.3f, sigma1 %.1f meV | size RMSE %.3f, R2 %.3f, "
                  "sigma1 %.1f", name, "  -  " if cv[name] is None else f"{cv[name]:.3f}",
-                 metrics[name]["test"]["rmse_meV_per_atom"], metrics[name]["test"]["r2"],
-                 metrics[name]["test"]["sigma1_meV"], metrics[name]["size"]["rmse_meV_per_atom"],
-                 metrics[name]["size"]["r2"], metrics[name]["size"]["sigma1_meV"])
+                 metrics[name][TEST_SPLIT]["rmse_meV_per_atom"], metrics[name][TEST_SPLIT]["r2"],
+                 metrics[name][TEST_SPLIT]["sigma1_meV"], metrics[name][SIZE_SPLIT]["rmse_meV_per_atom"],
+                 metrics[name][SIZE_SPLIT]["r2"], metrics[name][SIZE_SPLIT]["sigma1_meV"])
     return metrics, pd.concat(predictions, ignore_index=True)
+
+
+def write_model_scores(catalogue_path, table_paths, ule_energies_path, booster_paths, model_config, k, metrics_path,
+                       predictions_path, config):
+    """The model_metrics job: :func:`score_models` on the feature tables at ``table_paths``
+    (``{"fractions": path, "barcode": ..., "counts": ..., "mean_soap": ...}``) and the boosters
+    at ``booster_paths`` (``{"xgboost_fractions": (model path, fit JSON path), ...}``); writes the
+    metrics JSON and the predictions table, with the provenance record of the run's ``config``."""
+    tables = {name: pd.read_parquet(path) for name, path in table_paths.items()}
+    metrics, predictions = score_models(pd.read_parquet(catalogue_path), tables, pd.read_parquet(ule_energies_path),
+                                        booster_paths, model_config, k, ule_energies_path=ule_energies_path)
+    record = provenance.record(config)
+    write_parquet(predictions, predictions_path, record)
+    write_json(metrics_path, {**metrics, "provenance": record})

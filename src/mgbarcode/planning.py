@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .histories import thermal_trajectories
 from .md_settings import md_settings
+from .results_layout import TRAIN_SPLIT
 
 BYTES_PER_FLOAT32 = 4
 # Extended XYZ of an IS: species, 3 positions, per-atom energy, 3 forces as text (measured).
@@ -68,7 +69,7 @@ def projection(config, rates):
     work = workload(config)
     n_ules = config["ules"]["target_size"] or 5000
     all_env = sum(work.environments.values())
-    train_env = work.environments.get("train", 0)
+    train_env = work.environments.get(TRAIN_SPLIT, 0)
     gemm = 2.0 * work.n_features * n_ules
     stages = {
         "thermal MD": work.md_atom_steps / rates["md_atom_steps_per_s"],

@@ -23,8 +23,7 @@ TEST_SPLIT = "test"
 SIZE_SPLIT = "size"
 THERMAL_SPLITS = (TRAIN_SPLIT, TEST_SPLIT, SIZE_SPLIT)
 MECH_SPLIT = "mech"
-# The thermal samples a mechanical one is compared with, and that models are scored on.
-REFERENCE_SPLITS = (TRAIN_SPLIT, TEST_SPLIT)
+# The thermal splits the models are scored on.
 HELD_OUT_SPLITS = (TEST_SPLIT, SIZE_SPLIT)
 
 # -------------------------------------------------------------------------- column prefixes
@@ -52,14 +51,27 @@ def trajectory_table(trajectory):
 
 
 def trajectory_structures(trajectory):
-    """The folder of one history's inherent structures (``<sample_id>.extxyz``)."""
+    """The folder of one history's inherent structures (:func:`structure_file` each)."""
     return f"samples/{trajectory}"
+
+
+def structure_file(sample_id):
+    """An inherent structure's file name in its history's folder (extended XYZ)."""
+    return f"{sample_id}.extxyz"
 
 
 # ------------------------------------------------------------------- SOAP and ULE encoding
 def soap_folder(batch):
-    """The stored SOAP of a batch, one ``<sample_id>.parquet`` per sample (soap.store true)."""
+    """The stored SOAP of a batch (soap.store true), one :func:`soap_file` per sample."""
     return f"soap/{batch}"
+
+
+SOAP_FILE_SUFFIX = ".parquet"
+
+
+def soap_file(sample_id):
+    """A sample's SOAP file name in its batch's folder: its sample id, then :data:`SOAP_FILE_SUFFIX`."""
+    return f"{sample_id}{SOAP_FILE_SUFFIX}"
 
 
 THRESHOLD_CALIBRATION = "ules/threshold_calibration.parquet"

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import glass_report
+from . import results_layout as layout
 from .ule_energy import within_ule_spread_eV
 
 MODEL_ORDER = ("xgboost_barcode", "xgboost_fractions", "ridge_fractions", "ridge_mean_soap", "train_mean",
@@ -27,10 +28,9 @@ def model_table(metrics):
         cv = scores.get("cv_rmse_meV_per_atom")
         rows.append({"model": name, "fitted to": metrics["fitted_to"][name],
                      "CV RMSE": math.nan if cv is None else cv,
-                     "test RMSE": scores["test"]["rmse_meV_per_atom"], "test R²": scores["test"]["r2"],
-                     "test σ₁ (meV)": scores["test"]["sigma1_meV"],
-                     "size RMSE": scores["size"]["rmse_meV_per_atom"], "size R²": scores["size"]["r2"],
-                     "size σ₁ (meV)": scores["size"]["sigma1_meV"]})
+                     **{column: scores[split][key] for split in layout.HELD_OUT_SPLITS
+                        for column, key in ((f"{split} RMSE", "rmse_meV_per_atom"), (f"{split} R²", "r2"),
+                                            (f"{split} σ₁ (meV)", "sigma1_meV"))}})
     return pd.DataFrame(rows)
 
 
@@ -65,7 +65,7 @@ def heterogeneity_table(summary, catalogue, t_g_K=None):
     """One row per shear temperature from ``heterogeneity/summary.parquet`` and the mechanical
     rows of the catalogue (their per-interval localisation measures, averaged); with ``t_g_K``
     the shear temperature as a fraction of T_g."""
-    mech = catalogue[catalogue["split"] == "mech"].groupby("shear_T_K")
+    mech = catalogue[catalogue["split"] == layout.MECH_SPLIT].groupby("shear_T_K")
     rows = []
     for row in summary.itertuples(index=False):
         localisation = mech.get_group(row.shear_T_K)
@@ -153,9 +153,9 @@ def markdown(results_dir, title, nve_drift_json=None, run_note=None, glass_trans
     results_dir = Path(results_dir)
     parts = [glass_report.markdown(results_dir, title, nve_drift_json=nve_drift_json, run_note=run_note,
                                    glass_transition_json=glass_transition_json)]
-    metrics = json.loads((results_dir / "model" / "metrics.json").read_text())
-    tail = json.loads((results_dir / "model" / "shap_long_tail.json").read_text())
-    summary = json.loads((results_dir / "barcode" / "summary.json").read_text())
+    metrics = json.loads((results_dir / layout.METRICS).read_text())
+    tail = json.loads((results_dir / layout.SHAP_LONG_TAIL).read_text())
+    summary = json.loads((results_dir / layout.BARCODE_SUMMARY).read_text())
     stability = tail["top_k_stability"]
     parts += ["## Energy models against their references", "",
               f"{metrics['n_train_samples']} distinct `train` IS of {metrics['n_atoms_train']} atoms, "
@@ -172,9 +172,9 @@ def markdown(results_dir, title, nve_drift_json=None, run_note=None, glass_trans
               f"refitted under seeds {stability['seeds']}: mean overlap {stability['mean_overlap']:.2f} "
               f"(pairwise {', '.join(f'{o:.2f}' for o in stability['pairwise_overlap'])}). Zero barcodes: "
               f"{summary['n_zero_barcodes'] or 'none'}.", ""]
-    predictions = pd.read_parquet(results_dir / "model" / "predictions.parquet")
-    catalogue = pd.read_parquet(results_dir / "samples.parquet", columns=["split", "n_atoms"])
-    sigma_w = within_ule_spread_eV(pd.read_parquet(results_dir / "ules" / "energies.parquet"))
+    predictions = pd.read_parquet(results_dir / layout.PREDICTIONS)
+    catalogue = pd.read_parquet(results_dir / layout.CATALOGUE, columns=["split", "n_atoms"])
+    sigma_w = within_ule_spread_eV(pd.read_parquet(results_dir / layout.ULE_ENERGIES))
     parts += ["## What the ULE quantisation leaves out", "",
               "The residual of `ule_energy_per_atom_fit` is each sample's mean within-ULE deviation of its "
               "atoms' energies. Independent per-atom noise would give a std at the floor σ_w/√N and no "
@@ -182,11 +182,11 @@ def markdown(results_dir, title, nve_drift_json=None, run_note=None, glass_trans
               "atoms of a sample and is not carried by which ULE each environment falls into (meV/atom).", "",
               glass_report.table(sub_ule_shift_table(predictions, catalogue.groupby("split")["n_atoms"].first(),
                                                      sigma_w)), ""]
-    summary_path = results_dir / "heterogeneity" / "summary.parquet"
+    summary_path = results_dir / layout.HETEROGENEITY_SUMMARY
     t_g = glass_transition_K(glass_transition_json) if glass_transition_json else (None, None)
     if summary_path.exists():
         conditions = pd.read_parquet(summary_path)
-        correlation = json.loads((results_dir / "heterogeneity" / "correlation.json").read_text())
+        correlation = json.loads((results_dir / layout.HETEROGENEITY_CORRELATION).read_text())
         parts += ["## Heterogeneity of the sheared glasses", "",
                   "Per shear temperature: the strain heterogeneity (std of the per-interval von Mises strain, "
                   "mean ± s.e. blocked by shear run) beside the cumulative one, how the interval strain is "
@@ -194,17 +194,17 @@ def markdown(results_dir, title, nve_drift_json=None, run_note=None, glass_trans
                   "and the group-2 barcode spread against the thermal reference with its excess over the "
                   "thermal-against-thermal spread. Window slab localisation: the strain of each run's whole "
                   "steady-state window, its largest slab mean over its mean (along y or x, whichever is larger; "
-                  "`figures/strain_slab_profiles.png`), mean ± s.e. over runs"
+                  f"`{layout.figure('strain_slab_profiles')}`), mean ± s.e. over runs"
                   + (f"; T_g = {t_g[0]:.0f} K at {t_g[1]:.0e} K/s (`benchmarks/glass_transition.py`)" if t_g[0] else "")
                   + ".", "",
-                  glass_report.table(heterogeneity_table(conditions, pd.read_parquet(results_dir / "samples.parquet"),
+                  glass_report.table(heterogeneity_table(conditions, pd.read_parquet(results_dir / layout.CATALOGUE),
                                                          t_g[0])), "",
                   "## Against the paper's Fig. 6", "",
                   "Each claim of the paper on sheared glasses beside this run's values per shear temperature "
                   f"(coldest first). A coldest-minus-warmest difference is resolved when it exceeds "
                   f"{RESOLVED_STANDARD_ERRORS:g} combined standard errors (blocked by shear run).", "",
                   glass_report.table(paper_figure6_table(conditions, correlation)), ""]
-    curve_path = results_dir / "model" / "learning_curve.parquet"
+    curve_path = results_dir / layout.LEARNING_CURVE
     if curve_path.exists():
         curve = pd.read_parquet(curve_path)
         wide = curve.pivot_table(index=["threshold", "n_ules", "n_histories", "n_train_samples"], columns="model",
@@ -212,6 +212,6 @@ def markdown(results_dir, title, nve_drift_json=None, run_note=None, glass_trans
         wide.columns.name = None
         parts += ["## Learning curve (Fig. A1)", "",
                   "Dictionary, encoding and models redone on nested subsets of the `train` histories at each "
-                  "threshold; `test` RMSE in meV/atom (`figures/learning_curve.png`).", "",
+                  f"threshold; `test` RMSE in meV/atom (`{layout.figure('learning_curve')}`).", "",
                   glass_report.table(wide), ""]
     return "\n".join(parts)

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import lammps_engine, md
+from . import lammps_engine, md, provenance
 from .basins import repeated_basins
 from .errors import InputError
 from .histories import LadderTrajectory
+from .md_settings import MDSettings
 from .relaxation import relaxation_time, self_intermediate_scattering, unwrap
 
 log = logging.getLogger(__name__)
@@ -400,4 +401,39 @@ def merge_tables(table_paths, out_path, provenance):
     if len(duplicated):
         raise ValueError(f"sample ids occur in more than one trajectory table: {sorted(set(duplicated))[:5]}")
     write_parquet(catalogue, out_path, provenance)
+    return catalogue
+
+
+def make_thermal_trajectory(trajectory, md_config, potential_config, table_path, structure_dir, config,
+                            log_file=None, threads=1):
+    """The thermal_trajectory job: run one thermal history (:func:`run_history`) and write its
+    inherent structures and table (:func:`write_trajectory`).
+
+    ``md_config``: the ``md`` config section without ``engine``; the engine (where LAMMPS runs)
+    is read from the run's ``config``: like the thread count it changes only the order of the
+    force sums, so it is not among the job's parameters and changing it re-runs nothing.
+    ``config`` also gives the provenance record."""
+    potential = md.Potential.from_config(potential_config)
+    potential_sha256 = potential.check(required_elements=trajectory.composition)
+    log.info("trajectory %s (%s protocol): %d atoms, seed %d", trajectory.trajectory_id, trajectory.PROTOCOL,
+             trajectory.n_atoms, trajectory.seed)
+    engine_setting = config["md"].get("engine", lammps_engine.PYTHON_MODULE)
+    settings = MDSettings.from_config({**md_config, "engine": engine_setting})
+    engine = lammps_engine.for_setting(settings.engine)
+    structures = run_history(trajectory, settings, potential, log_file=log_file, threads=threads, engine=engine)
+    write_trajectory(structures, trajectory, table_path=table_path, structure_dir=structure_dir,
+                     potential_sha256=potential_sha256, repeat_tolerances=settings.repeats,
+                     lammps_version=engine.version(),
+                     provenance=provenance.record(config, potential_sha256, seeds={"trajectory": trajectory.seed}))
+    log.info("wrote %d inherent structures", len(structures))
+
+
+def write_catalogue(table_paths, out_path, config):
+    """The sample_catalogue job: :func:`merge_tables` with the provenance record of the run's
+    ``config``; logs each split's samples, histories and IS energy range."""
+    catalogue = merge_tables(table_paths, out_path, provenance.record(config))
+    for split, group in catalogue.groupby("split"):
+        log.info("%s: %d samples from %d trajectories, E_IS %.4f .. %.4f eV/atom", split, len(group),
+                 group["trajectory_id"].nunique(), group["energy_eV_per_atom"].min(),
+                 group["energy_eV_per_atom"].max())
     return catalogue

@@ -19,12 +19,14 @@ Units: Å, eV, ps, K, 1/ps (strain rates).
 
 import logging
 import math
+from pathlib import Path
 from typing import NamedTuple
 
-from . import lammps_engine, md
+from . import lammps_engine, md, provenance
 from .atomic_strain import STRAIN_STATISTIC_COLUMNS, annotate_strains
+from .md_settings import MDSettings
 from .samples import (InherentStructure, drop_state_commands, engine_of, is_read, md_state, md_state_commands,
-                      restore_state_commands, save_state_commands)
+                      restore_state_commands, save_state_commands, write_trajectory)
 
 log = logging.getLogger(__name__)
 
@@ -137,3 +139,33 @@ def run_shear_trajectory(source_atoms, trajectory, settings, potential, heteroge
         log.info("%s: strains with neighbours within %.3f A (first minimum of the reference IS's g(r))",
                  trajectory.trajectory_id, cutoff_A)
     return ShearResult(reference, structures)
+
+
+def make_shear_trajectory(trajectory, source_structures, md_config, potential_config, heterogeneity, table_path,
+                          structure_dir, config, log_file=None, threads=1):
+    """The shear_trajectory job: shear the source IS of ``trajectory`` (read from its history's
+    folder ``source_structures``) with :func:`run_shear_trajectory` and write the sheared IS
+    with their strains and table (:func:`mgbarcode.samples.write_trajectory`).
+
+    ``md_config``: the ``md`` config section without ``engine``; the engine is read from the
+    run's ``config`` (as in :func:`mgbarcode.samples.make_thermal_trajectory`), which also gives
+    the provenance record."""
+    engine_setting = config["md"].get("engine", lammps_engine.PYTHON_MODULE)
+    settings = MDSettings.from_config({**md_config, "engine": engine_setting})
+    engine = lammps_engine.for_setting(settings.engine)
+    potential = md.Potential.from_config(potential_config)
+    potential_sha256 = potential.check()
+    # pandas and pyarrow (io) load here, not with the module: the workflow imports it to plan
+    # (through mgbarcode.imported_samples).
+    from .io import read_structure
+
+    source = read_structure(Path(source_structures) / f"{trajectory.source_sample_id}.extxyz")
+    log.info("shearing %s at %.0f K, %.3g /ps to strain %.3f (seed %d)", trajectory.source_sample_id,
+             trajectory.temperature_K, trajectory.strain_rate_per_ps, trajectory.total_strain, trajectory.seed)
+    result = run_shear_trajectory(source, trajectory, settings, potential, heterogeneity=heterogeneity,
+                                  log_file=log_file, threads=threads, engine=engine)
+    write_trajectory(result.structures, trajectory, table_path=table_path, structure_dir=structure_dir,
+                     potential_sha256=potential_sha256, lammps_version=engine.version(),
+                     repeat_tolerances=settings.repeats,
+                     provenance=provenance.record(config, potential_sha256, seeds={"shear": trajectory.seed}),
+                     extra_columns=CATALOGUE_EXTRA_COLUMNS)

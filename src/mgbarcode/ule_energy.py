@@ -13,8 +13,16 @@ Its error has a floor set by the spread of e_i within a ULE (``std_energy_eV``) 
 √N.  Units: eV (per atom).
 """
 
+import logging
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+
+from . import basins, io, provenance
+from .results_layout import TRAIN_SPLIT
+
+log = logging.getLogger(__name__)
 
 
 def ule_energies(ule_index, atom_energies_eV, n_ules):
@@ -67,3 +75,29 @@ def within_ule_spread_eV(ule_energy_table):
     fractions."""
     table = ule_energy_table.dropna(subset=["std_energy_eV"])
     return float(np.sqrt(np.average(table["std_energy_eV"] ** 2, weights=table["n_atoms"])))
+
+
+def write_ule_energies(atoms_paths, structure_folders, species, catalogue_path, out_path, config):
+    """The ule_energies job: :func:`ule_energies` over every atom of the distinct ``train``
+    samples, from the per-atom ULE assignment of the encoding batches (``atoms_paths``) and
+    the per-atom energies stored with each IS (in its history's folder among
+    ``structure_folders``).  ``species``: the centre species of every ULE, in id order.  Writes
+    the table with the provenance record of the run's ``config``."""
+    catalogue = pd.read_parquet(catalogue_path, columns=["sample_id", "split", "trajectory_id", "structure",
+                                                         "repeat_of"])
+    train = basins.distinct(catalogue[catalogue["split"] == TRAIN_SPLIT]).set_index("sample_id")
+    folder_of = {Path(folder).name: Path(folder) for folder in structure_folders}
+    ule_index, atom_energies = [], []
+    for atoms_path in atoms_paths:  # one batch at a time: memory ~ one batch + two arrays
+        atoms = pd.read_parquet(atoms_path, columns=["sample_id", "atom", "ule_id"])
+        for sample_id, group in atoms[atoms["sample_id"].isin(train.index)].groupby("sample_id", sort=False):
+            row = train.loc[sample_id]
+            structure = io.read_structure(folder_of[row["trajectory_id"]] / Path(row["structure"]).name)
+            ule_index.append(group["ule_id"].to_numpy())
+            atom_energies.append(structure.get_potential_energies()[group["atom"].to_numpy()])
+    ule_index, atom_energies = np.concatenate(ule_index), np.concatenate(atom_energies)
+    table = ule_energies(ule_index, atom_energies, len(species))
+    table.insert(1, "species", np.asarray(species))
+    log.info("%d train atoms over %d ULEs: per-atom energy std %.1f meV, within a ULE %.1f meV (rms)",
+             len(atom_energies), len(table), 1000 * atom_energies.std(), 1000 * within_ule_spread_eV(table))
+    io.write_parquet(table, out_path, provenance.record(config))

@@ -73,6 +73,7 @@ import pyarrow.parquet as pq
 from . import io
 from .descriptors import iter_soap_batches, unit_vector_column, vectors_from_column
 from .errors import InputError
+from .results_layout import ULE_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,6 @@ FLOAT32_UNIT_ROUNDOFF = 2.0 ** -24
 FLOAT64_UNIT_ROUNDOFF = 2.0 ** -53
 # Accepted |‖p̂‖ − 1| of input unit vectors; enters the rounding bounds above.
 NORM_TOLERANCE = 1e-3
-ULE_PREFIX = "ule_"
 # Unmatched candidates of a batch are resolved among themselves in blocks of this many rows
 # (performance only; the result does not depend on it).
 GRAM_BLOCK = 256

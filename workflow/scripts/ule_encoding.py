@@ -12,11 +12,9 @@ logs.to_file(snakemake.log[0])
 threshold = json.loads(Path(snakemake.input.choice).read_text())["threshold"]
 sample_ids = [s for table in snakemake.input.tables for s in pd.read_parquet(table, columns=["sample_id"])["sample_id"]]
 # Stored SOAP files, or the structures whose SOAP is computed as they stream (soap.store false).
-sources = descriptors.soap_sources(sample_ids, soap_folders=snakemake.input.get("soap"),
-                                   tables=snakemake.input.get("soap_tables"),
-                                   structure_folders=snakemake.input.get("soap_structures"),
-                                   soap_params=snakemake.params.get("soap"),
-                                   n_workers=snakemake.threads)
+soap = descriptors.SoapInput(snakemake.input.get("soap"), snakemake.input.get("soap_tables"),
+                             snakemake.input.get("soap_structures"), snakemake.params.get("soap"), snakemake.threads)
+sources = soap.sources(sample_ids)
 encoding = ules.encode_files(sources, sample_ids, snakemake.input.dictionary, threshold, snakemake.params.batch_size)
 record = provenance.record(snakemake.config, threshold=threshold)
 write_parquet(encoding.fractions, snakemake.output.fractions, record)

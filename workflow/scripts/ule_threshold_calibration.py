@@ -5,17 +5,17 @@ import pandas as pd
 
 from mgbarcode import basins, descriptors, figures, logs, provenance, ules
 from mgbarcode.io import write_json, write_parquet
+from mgbarcode.results_layout import TRAIN_SPLIT
 
 log = logs.to_file(snakemake.log[0])
 settings, calibration = snakemake.params.ules, snakemake.params.ules["calibration"]
-train = basins.distinct(pd.read_parquet(snakemake.input.catalogue)).query("split == 'train'")
+catalogue = basins.distinct(pd.read_parquet(snakemake.input.catalogue))
+train = catalogue[catalogue["split"] == TRAIN_SPLIT]
 chosen = ules.select_calibration_samples(train["sample_id"], calibration["n_samples"], calibration["seed"])
 # Stored SOAP files, or the structures whose SOAP is computed here (soap.store false).
-sources = descriptors.soap_sources(chosen, soap_folders=snakemake.input.get("soap"),
-                                   tables=snakemake.input.get("soap_tables"),
-                                   structure_folders=snakemake.input.get("soap_structures"),
-                                   soap_params=snakemake.params.get("soap"),
-                                   n_workers=snakemake.threads)
+soap = descriptors.SoapInput(snakemake.input.get("soap"), snakemake.input.get("soap_tables"),
+                             snakemake.input.get("soap_structures"), snakemake.params.get("soap"), snakemake.threads)
+sources = soap.sources(chosen)
 samples = list(descriptors.iter_sample_soap(sources))
 vectors = np.concatenate([sample.unit_vectors for sample in samples])
 species = np.concatenate([np.asarray(sample.species, dtype=object) for sample in samples])
