@@ -72,6 +72,16 @@ def test_rule_has_log_resources_env_and_a_matching_env_file(rule, block):
     assert not missing, f"{env_path.name} lacks {sorted(missing)} imported by {script.name}"
 
 
+def test_rules_take_every_results_path_from_the_layout():
+    """The rules name no file of the results folder themselves: mgbarcode.results_layout does,
+    and common.smk's result() puts it under results_dir."""
+    for path in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        text = path.read_text()
+        if path.name == "common.smk":
+            text = text.replace('return f"{R}/{relative}"', "")
+        assert "{R}/" not in text, f"{path.name} writes a results path by hand; use result(layout....)"
+
+
 def test_snakemake_lint_is_clean():
     completed = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True)
     assert "Congratulations, your workflow is in a good condition!" in completed.stdout + completed.stderr, \

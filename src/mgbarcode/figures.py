@@ -296,7 +296,7 @@ def learning_curve_plot(table, output):
 
 # ----------------------------------------------------------------------- one job's figures
 
-# The parity plot's panels: each model of model/metrics.json it shows, with its title.
+# The parity plot's panels: each scored model it shows (mgbarcode.model_scores), with its title.
 PARITY_TITLES = {"xgboost_fractions": "XGBoost on ULE fractions", "xgboost_barcode": "XGBoost on the barcode",
                  "ridge_fractions": "ridge on ULE fractions", "ridge_mean_soap": "ridge on mean SOAP",
                  "ule_energy_per_atom_fit": "ULE energies (fitted to per-atom energies)",

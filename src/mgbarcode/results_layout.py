@@ -23,7 +23,7 @@ TEST_SPLIT = "test"
 SIZE_SPLIT = "size"
 THERMAL_SPLITS = (TRAIN_SPLIT, TEST_SPLIT, SIZE_SPLIT)
 MECH_SPLIT = "mech"
-# The thermal splits the models are scored on.
+# The splits no stage of training sees: the models are scored on them.
 HELD_OUT_SPLITS = (TEST_SPLIT, SIZE_SPLIT)
 
 # -------------------------------------------------------------------------- column prefixes

@@ -29,6 +29,7 @@ from .errors import InputError
 from .histories import LadderTrajectory
 from .md_settings import MDSettings
 from .relaxation import relaxation_time, self_intermediate_scattering, unwrap
+from .results_layout import structure_file
 
 log = logging.getLogger(__name__)
 
@@ -360,7 +361,7 @@ def write_trajectory(structures, trajectory, table_path, structure_dir, potentia
     with atomic_directory(structure_dir) as tmp_dir:
         for structure, first in zip(structures, first_of):
             atoms = structure.atoms
-            write_structure(atoms, Path(tmp_dir) / f"{structure.sample_id}.extxyz")
+            write_structure(atoms, Path(tmp_dir) / structure_file(structure.sample_id))
             energy = atoms.get_potential_energy()
             rows.append({
                 "sample_id": structure.sample_id,
@@ -376,7 +377,7 @@ def write_trajectory(structures, trajectory, table_path, structure_dir, potentia
                 "number_density_per_A3": len(atoms) / atoms.get_volume(),
                 "composition": atoms.get_chemical_formula(mode="metal"),
                 "repeat_of": structures[first].sample_id if first >= 0 else "",
-                "structure": str(Path(structure_dir) / f"{structure.sample_id}.extxyz"),
+                "structure": str(Path(structure_dir) / structure_file(structure.sample_id)),
                 "seed": trajectory.seed,
                 "potential_sha256": potential_sha256,
                 "lammps_version": lammps_version,

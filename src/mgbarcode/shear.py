@@ -25,6 +25,7 @@ from typing import NamedTuple
 from . import lammps_engine, md, provenance
 from .atomic_strain import STRAIN_STATISTIC_COLUMNS, annotate_strains
 from .md_settings import MDSettings
+from .results_layout import structure_file
 from .samples import (InherentStructure, drop_state_commands, engine_of, is_read, md_state, md_state_commands,
                       restore_state_commands, save_state_commands, write_trajectory)
 
@@ -159,7 +160,7 @@ def make_shear_trajectory(trajectory, source_structures, md_config, potential_co
     # (through mgbarcode.imported_samples).
     from .io import read_structure
 
-    source = read_structure(Path(source_structures) / f"{trajectory.source_sample_id}.extxyz")
+    source = read_structure(Path(source_structures) / structure_file(trajectory.source_sample_id))
     log.info("shearing %s at %.0f K, %.3g /ps to strain %.3f (seed %d)", trajectory.source_sample_id,
              trajectory.temperature_K, trajectory.strain_rate_per_ps, trajectory.total_strain, trajectory.seed)
     result = run_shear_trajectory(source, trajectory, settings, potential, heterogeneity=heterogeneity,

@@ -6,7 +6,6 @@ from mgbarcode import imported_samples
 from mgbarcode import results_layout as layout
 from mgbarcode.histories import (shear_trajectories, shear_trajectory_by_id, thermal_trajectories, trajectory_batches,
                                  trajectory_by_id)
-from mgbarcode.results_layout import MECH_SPLIT, THERMAL_SPLITS
 
 CONFIG_SOURCE = "the config (config/config.yaml and any --configfile/--config)"
 mgb_config.validate(config, source=CONFIG_SOURCE)
@@ -31,8 +30,8 @@ if IMPORTED_TABLE:
 IMPORTED_IDS = [t.trajectory_id for t in IMPORTED_TRAJECTORIES]
 IMPORTED_BY_ID = {t.trajectory_id: t for t in IMPORTED_TRAJECTORIES}
 # Thermal and mechanical trajectories, made or imported, share the downstream rules.
-ALL_THERMAL_IDS = THERMAL_IDS + [t.trajectory_id for t in IMPORTED_TRAJECTORIES if t.split != MECH_SPLIT]
-ALL_MECH_IDS = MECH_IDS + [t.trajectory_id for t in IMPORTED_TRAJECTORIES if t.split == MECH_SPLIT]
+ALL_THERMAL_IDS = THERMAL_IDS + [t.trajectory_id for t in IMPORTED_TRAJECTORIES if t.split != layout.MECH_SPLIT]
+ALL_MECH_IDS = MECH_IDS + [t.trajectory_id for t in IMPORTED_TRAJECTORIES if t.split == layout.MECH_SPLIT]
 TRAJECTORY_IDS = ALL_THERMAL_IDS + ALL_MECH_IDS
 # SOAP and encoding jobs each work on a batch of thermal or of sheared trajectories (config jobs:).
 BATCHES = trajectory_batches({layout.THERMAL_BATCH_KIND: ALL_THERMAL_IDS, layout.MECH_BATCH_KIND: ALL_MECH_IDS},

@@ -59,7 +59,7 @@ rule heterogeneity_comparison:
         result(layout.log_file("heterogeneity_comparison")),
     params:
         tolerance=config["heterogeneity"]["energy_tolerance_eV_per_atom"],
-        reference_splits=list(THERMAL_SPLITS),
+        reference_splits=list(layout.THERMAL_SPLITS),
         n_slabs=config["heterogeneity"]["n_slabs"],
     threads: resources_for("heterogeneity_comparison")["threads"]
     resources:
