@@ -217,9 +217,13 @@ def test_verdict_separates_a_heterogeneous_structure_from_a_thermal_one():
     pairs = het.pair_table(mech, thermal, columns, groups, 0.003)
     summary = het.condition_summary(pairs)
     kwargs = dict(groups=groups, tolerance=0.003, thermal_quantile=0.95, min_thermal_window=3, summary=summary)
-    # a thermal sample itself, assessed against the others (the nearest is itself: spread 0)
+    # a thermal sample itself: against the mean of its window, as its thermal peers are
     thermal_like = het.assess_heterogeneity(thermal_barcodes[30], energies[30], thermal_barcodes, energies, **kwargs)
-    assert thermal_like.spread_group2 == pytest.approx(0.0) and "within the thermal range" in thermal_like.verdict
+    assert "within the thermal range" in thermal_like.verdict
+    window = np.abs(energies - energies[30]) <= 0.003
+    assert thermal_like.n_thermal_window == window.sum()
+    assert thermal_like.spread_group2 == pytest.approx(
+        np.std((thermal_barcodes[window].mean(axis=0) - thermal_barcodes[30])[groups == 2]))
     hot = mech[mech["shear_T_K"] == 300.0].iloc[1]
     verdict = het.assess_heterogeneity(hot[columns].to_numpy(float), hot["energy_eV_per_atom"], thermal_barcodes,
                                        energies, **kwargs)

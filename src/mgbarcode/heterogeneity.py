@@ -463,10 +463,11 @@ class HeterogeneityVerdict:
     """The group-2 barcode contrast of one structure against its thermal reference.
 
     ``spread_group2``/``spread_group1``: std(δs) over group-2/group-1 entries against the
-    reference (NaN without one); ``reference_index``: position of the reference among the
-    thermal samples (−1: none within tolerance); ``energy_distance_eV_per_atom``: |E − E_ref|;
+    reference (NaN without one); ``reference_index``: position of the nearest thermal sample in
+    energy (−1: none within tolerance); ``energy_distance_eV_per_atom``: |E − E_ref|;
     ``thermal_upper``: upper end of the thermal range at this energy (NaN if too few thermal
-    samples); ``n_thermal_window``: thermal samples (besides the reference) within tolerance;
+    samples); ``n_thermal_window``: thermal samples within tolerance, whose mean barcode is the
+    reference;
     ``closest_condition``: the mechanical condition whose mean group-2 spread is nearest.
     """
 
@@ -484,40 +485,44 @@ def assess_heterogeneity(barcode, energy_eV_per_atom, thermal_barcodes, thermal_
                          tolerance, thermal_quantile, min_thermal_window, summary=None,
                          condition_column="shear_T_K"):
     """The paper's two-step recipe, second step: contrast a structure's barcode with the
-    thermal reference at its (predicted) energy and judge its heterogeneity.
+    thermal reference at its (predicted or computed) energy and judge its heterogeneity.
 
-    Rule.  The reference r is the thermal sample nearest in energy (within ``tolerance``,
-    eV/atom).  The structure's spread σ = std over group-2 entries of s_r − s.  The *thermal
-    range* is the spread between r and the other thermal samples within ``tolerance`` of the
-    structure's energy, σ_t = std_group2(s_r − s_t); its upper end is the ``thermal_quantile``
-    quantile of the σ_t.  σ above it: "more heterogeneous than thermally processed glass at
-    this energy"; otherwise "within the thermal range".  With fewer than
-    ``min_thermal_window`` such thermal samples the verdict is "undetermined".  With a
-    per-condition ``summary`` (:func:`condition_summary`) the verdict also names the
-    mechanical condition whose mean group-2 spread is nearest to σ.
+    Rule, the one :func:`pair_table` applies to a sheared sample.  The reference is the mean
+    barcode s̄ of the thermal samples within ``tolerance`` (eV/atom) of the structure's energy
+    (``reference_index`` names the nearest of them); the structure's spread σ = std over the
+    group-2 entries of s̄ − s.  The *thermal range*: the same spread of each of those thermal
+    samples against the mean barcode of the other thermal samples within ``tolerance`` of its
+    own energy (:func:`thermal_self_spreads`); its upper end is their ``thermal_quantile``
+    quantile.  σ above it: "more heterogeneous than thermally processed glass at this energy";
+    otherwise "within the thermal range".  With fewer than ``min_thermal_window`` thermal
+    samples in the window the verdict is "undetermined".  With a per-condition ``summary``
+    (:func:`condition_summary`) the verdict also names the mechanical condition whose mean
+    group-2 spread is nearest to σ.
     """
     thermal_barcodes = np.atleast_2d(np.asarray(thermal_barcodes, dtype=np.float64))
     thermal_energies = np.asarray(thermal_energies_eV_per_atom, dtype=np.float64)
     barcode = np.asarray(barcode, dtype=np.float64)
-    _, group2 = _group_masks(groups, barcode.size)
     indices, distances = match_thermal_references([energy_eV_per_atom], thermal_energies, tolerance)
     reference, distance = int(indices[0]), float(distances[0])
     if reference < 0:
         return HeterogeneityVerdict(np.nan, np.nan, -1, distance, np.nan, 0, None,
                                     f"no thermal reference within {tolerance} eV/atom of {energy_eV_per_atom:.4f} "
                                     f"eV/atom (nearest {distance:.4f} away): heterogeneity cannot be assessed")
-    _, contrast = barcode_contrast(thermal_barcodes[reference], barcode, groups)
+    window = np.abs(thermal_energies - energy_eV_per_atom) <= tolerance
+    _, contrast = barcode_contrast(thermal_barcodes[window].mean(axis=0), barcode, groups)
     spread, spread_group1 = float(contrast["std_delta_group2"][0]), float(contrast["std_delta_group1"][0])
-    window = np.flatnonzero(np.abs(thermal_energies - energy_eV_per_atom) <= tolerance)
-    window = window[window != reference]
-    thermal_spreads = (thermal_barcodes[reference] - thermal_barcodes[window])[:, group2].std(axis=1)
+    # The partners of a window sample lie within 2 tolerances of this energy.
+    near = np.abs(thermal_energies - energy_eV_per_atom) <= 2 * tolerance
+    _, near_spreads = thermal_self_spreads(thermal_barcodes[near], thermal_energies[near], groups, tolerance)
+    thermal_spreads = _finite(near_spreads[window[near]])
+    n_window = int(window.sum())
     closest = None
     if summary is not None and summary["std_delta_group2_mean"].notna().any():
         known = summary[summary["std_delta_group2_mean"].notna()]
         closest = known[condition_column].iloc[int(np.argmin(np.abs(known["std_delta_group2_mean"] - spread)))]
-    if window.size < min_thermal_window:
+    if n_window < min_thermal_window or thermal_spreads.size == 0:
         upper = np.nan
-        verdict = (f"group-2 spread {spread:.4g}; undetermined: only {window.size} other thermal samples within "
+        verdict = (f"group-2 spread {spread:.4g}; undetermined: only {n_window} thermal samples within "
                    f"{tolerance} eV/atom (need {min_thermal_window})")
     else:
         upper = float(np.quantile(thermal_spreads, thermal_quantile))
@@ -529,4 +534,4 @@ def assess_heterogeneity(barcode, energy_eV_per_atom, thermal_barcodes, thermal_
                        "thermally processed glass at this energy")
     if closest is not None:
         verdict += f"; closest mechanical condition: {condition_label(closest)}"
-    return HeterogeneityVerdict(spread, spread_group1, reference, distance, upper, int(window.size), closest, verdict)
+    return HeterogeneityVerdict(spread, spread_group1, reference, distance, upper, n_window, closest, verdict)
