@@ -27,12 +27,22 @@ def rule_blocks():
     return blocks
 
 
+def mgbarcode_source(name):
+    """The source file of mgbarcode module or package ``name`` (dotted), or None."""
+    path = REPO / "src" / Path(*name.split("."))
+    return next((file for file in (path.with_suffix(".py"), path / "__init__.py") if file.exists()), None)
+
+
 def imported_packages(path, seen=None):
     """Third-party top-level packages a script imports, anywhere in it, following every import
-    of the mgbarcode modules it uses (lazy imports included: they run when called)."""
+    of the mgbarcode modules it uses (lazy imports included: they run when called), in
+    subpackages too (``from mgbarcode.ules import encoding``, ``from ..io import ...``)."""
     seen = set() if seen is None else seen
     packages = set()
-    tree = ast.parse(Path(path).read_text())
+    path = Path(path)
+    # The package a relative import starts from: src/mgbarcode/ules/encoding.py -> mgbarcode.ules.
+    package = path.parent.relative_to(REPO / "src").parts if path.is_relative_to(REPO / "src") else ()
+    tree = ast.parse(path.read_text())
     nodes = ast.walk(tree)
     for node in nodes:
         names = []
@@ -40,15 +50,17 @@ def imported_packages(path, seen=None):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative import inside mgbarcode
-                module = node.module or ""
-                names = [f"mgbarcode.{module}" if module else f"mgbarcode.{a.name}" for a in node.names]
+                module = ".".join(package[:len(package) - node.level + 1] + tuple(filter(None, [node.module])))
             else:
-                names = [node.module] + ([f"{node.module}.{a.name}" for a in node.names] if node.module == "mgbarcode" else [])
+                module = node.module
+            names = [module]
+            if module.split(".")[0] == "mgbarcode":  # ``from X import a``: a may be a submodule of X
+                names += [f"{module}.{a.name}" for a in node.names]
         for name in names:
             top = name.split(".")[0]
             if top == "mgbarcode":
-                module_file = REPO / "src" / Path(*name.split(".")).with_suffix(".py")
-                if module_file.exists() and module_file not in seen:
+                module_file = mgbarcode_source(name)
+                if module_file is not None and module_file not in seen:
                     seen.add(module_file)
                     packages |= imported_packages(module_file, seen)
             elif top not in sys.stdlib_module_names:
