@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from bench_soap import add_environment_options, environment_setup, machine_note, soap_environments
-from mgbarcode import ules
+from mgbarcode.ules import leader_dictionary
 
 TARGET_SPEEDUP = 50.0
 
@@ -50,9 +50,10 @@ def main():
     print(f"  {'environments':>12} {'ULEs':>6} {'plain loop s':>13} {'batched s':>10} {'env/s batched':>14} "
           f"{'speed-up':>9}")
     for n in sizes:
-        batched = ules.LeaderDictionary(args.threshold, vectors.shape[1], batch_size)
+        batched = leader_dictionary.LeaderDictionary(args.threshold, vectors.shape[1], batch_size)
         batched_leaders, batched_s = timed(batched.add, vectors[:n], species=species[:n])
-        reference_leaders, reference_s = timed(ules.build_dictionary_reference, vectors[:n], args.threshold)
+        reference_leaders, reference_s = timed(leader_dictionary.build_dictionary_reference, vectors[:n],
+                                               args.threshold)
         assert np.array_equal(batched_leaders, reference_leaders), f"{n}: batched dictionary differs"
         assert np.array_equal(batched.unit_vectors, vectors[reference_leaders])
         speedup = reference_s / batched_s

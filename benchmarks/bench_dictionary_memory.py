@@ -69,12 +69,12 @@ def peak_rss_MB():
 def worker(spec):
     import tracemalloc
 
-    from mgbarcode import ules
+    from mgbarcode.ules import leader_dictionary
 
     rss_after_imports = peak_rss_MB()
     tracemalloc.start()
     tick = time.perf_counter()
-    dictionary = ules.build_dictionary_from_files(spec["paths"], spec["threshold"], spec["batch_size"])
+    dictionary = leader_dictionary.build_dictionary_from_files(spec["paths"], spec["threshold"], spec["batch_size"])
     seconds = time.perf_counter() - tick
     traced_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()

@@ -18,15 +18,17 @@ import time
 import numpy as np
 
 from bench_soap import add_environment_options, environment_setup, machine_note, soap_environments
-from mgbarcode import descriptors, ules
+from mgbarcode import descriptors
+from mgbarcode.ules import encoding, exact_bounds, leader_dictionary
 
 TARGET_RATIO = 2.0
 
 
-def leader_dictionary(n_ules, threshold, atoms_per_structure, config, seed):
+def first_ules(n_ules, threshold, atoms_per_structure, config, seed):
     """The first ``n_ules`` ULEs of random environments, structure by structure."""
     soap = descriptors.make_soap(**config["soap"])
-    dictionary = ules.LeaderDictionary(threshold, soap.get_number_of_features(), config["ules"]["batch_size"])
+    dictionary = leader_dictionary.LeaderDictionary(threshold, soap.get_number_of_features(),
+                                                    config["ules"]["batch_size"])
     structure_seed = seed
     while len(dictionary) < n_ules:
         vectors, species = soap_environments(atoms_per_structure, atoms_per_structure, config, structure_seed)
@@ -57,7 +59,7 @@ def main():
     config, threads_note, batch_size = environment_setup(args, "ule_encoding")
 
     tick = time.perf_counter()
-    dictionary_vectors, pool = leader_dictionary(args.n_ules, args.threshold, args.atoms_per_structure,
+    dictionary_vectors, pool = first_ules(args.n_ules, args.threshold, args.atoms_per_structure,
                                                  config, args.seed)
     vectors, _ = soap_environments(args.n_environments, args.atoms_per_structure, config, args.seed + 10_000)
     setup_s = time.perf_counter() - tick
@@ -66,25 +68,25 @@ def main():
     for _ in range(args.repeats):  # interleaved, so all sides see the same machine load
         gemm_s.append(gemm_only(vectors, dictionary_vectors, batch_size))
         tick = time.perf_counter()
-        plain = ules.nearest_ule(vectors, dictionary_vectors, args.threshold, batch_size, prune=False)
+        plain = encoding.nearest_ule(vectors, dictionary_vectors, args.threshold, batch_size, prune=False)
         plain_s.append(time.perf_counter() - tick)
         tick = time.perf_counter()
-        index, similarity, matched = ules.nearest_ule(vectors, dictionary_vectors, args.threshold, batch_size)
+        index, similarity, matched = encoding.nearest_ule(vectors, dictionary_vectors, args.threshold, batch_size)
         encode_s.append(time.perf_counter() - tick)
     same = np.array_equal(index, plain[0]) and np.array_equal(matched, plain[2])
     if not same:
         raise SystemExit("bench_encoder: the pruned encoder's assignments differ from the plain one's")
 
     # How many rows needed a re-check (near-tie of the best ULE, or best dot near the cut).
-    error = ules._dot_error_bound(vectors.shape[1], ules.FLOAT32_UNIT_ROUNDOFF)
+    error = exact_bounds._dot_error_bound(vectors.shape[1], exact_bounds.FLOAT32_UNIT_ROUNDOFF)
     dots = vectors[:batch_size] @ dictionary_vectors.T
-    search = ules._NearestSearch(dictionary_vectors, args.threshold)
-    sample, squared_norms = ules._checked_unit_vectors_and_squared_norms(vectors[:batch_size])
+    search = encoding._NearestSearch(dictionary_vectors, args.threshold)
+    sample, squared_norms = exact_bounds._checked_unit_vectors_and_squared_norms(vectors[:batch_size])
     found = search._candidates(search.bound.project(sample, squared_norms), None)  # None: GEMM fallback
     candidates = np.isfinite(found[1]).sum(axis=1) if found is not None else np.full(len(sample), len(search))
     top2 = np.partition(dots, -2, axis=1)[:, -2:]
     near_tie = (top2[:, 1] - top2[:, 0] <= 3 * error).mean()
-    near_cut = (np.abs(top2[:, 1].astype(np.float64) - ules.min_dot_for_threshold(args.threshold))
+    near_cut = (np.abs(top2[:, 1].astype(np.float64) - exact_bounds.min_dot_for_threshold(args.threshold))
                 <= 2 * error).mean()
 
     n, d, f = len(vectors), len(dictionary_vectors), vectors.shape[1]
@@ -101,7 +103,7 @@ def main():
     print(f"  per environment: {1e3 * min(encode_s) / n:.3f} ms (METHOD §5 bound at 140 GFLOP/s: "
           f"{1e3 * 2 * d * f / 140e9:.3f} ms); matched {matched.mean():.3f}, mean similarity "
           f"{similarity.mean():.3f}; plain encoder's re-checked rows: near-tie {near_tie:.3f}, near-threshold "
-          f"{near_cut:.3f}; pruned encoder: {ules.HEAD_FEATURES} head features, full dots for "
+          f"{near_cut:.3f}; pruned encoder: {exact_bounds.HEAD_FEATURES} head features, full dots for "
           f"{candidates.mean():.2f} ULEs per environment (max {candidates.max()}) of the first batch")
     print(f"  assignments (ULE, matched) of plain and pruned encoders identical: {same}")
     print(f"  ratio plain encoder/GEMM: {plain_rate / gemm_rate:.3f};  pruned/plain: {encode_rate / plain_rate:.3f}")

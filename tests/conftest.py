@@ -1,4 +1,5 @@
-"""Shared fixtures: the repository paths, the default config, and one tiny workflow run."""
+"""Shared fixtures: the repository paths, the default config, one tiny workflow run, and the
+ULE tests' vectors (random CuZr-like glass SOAP, clustered unit vectors)."""
 
 import copy
 import os
@@ -6,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -95,3 +97,81 @@ def run_snakemake_overlay(results_dir, overlay, *targets):
     """:func:`run_snakemake` with the profile file ``overlay`` merged over the tiny profile
     (``--configfile tiny.yaml overlay``; the trailing ``--nolock`` ends the file list)."""
     return run_snakemake(results_dir, *targets, extra=["--configfile", str(TINY_PROFILE), str(overlay), "--nolock"])
+
+
+# --------------------------------------------------------------------------- ULE test data
+
+COMPOSITION = {"Cu": 0.56, "Zr": 0.44}
+
+
+def unit_rows(matrix):
+    """The rows of ``matrix`` normalised, as float32."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    return (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
+
+
+def clustered_unit_vectors(n_vectors, n_features, n_clusters, spread, seed):
+    """Unit vectors scattered around random centres (a shared offset makes them all alike,
+    like SOAP vectors of one alloy), in random order."""
+    rng = np.random.default_rng(seed)
+    offset = np.abs(rng.normal(size=n_features))
+    centres = offset + rng.normal(scale=0.6, size=(n_clusters, n_features))
+    members = rng.integers(n_clusters, size=n_vectors)
+    return unit_rows(centres[members] + rng.normal(scale=spread, size=(n_vectors, n_features)))
+
+
+@pytest.fixture(scope="module")
+def single_blas_thread():
+    """The ULE tests make many small matrix products; a second BLAS thread only adds waiting
+    (and, on a busy machine, much more), so their modules run on one
+    (``pytestmark = pytest.mark.usefixtures("single_blas_thread")``)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def glass_samples(default_config, soap):
+    """Six 'samples': one random CuZr-like configuration (100 atoms), each sample a copy
+    with its atoms jittered by 0.1 Å, so that environments recur with small differences."""
+    from mgbarcode import descriptors
+
+    md = default_config["md"]
+    base = descriptors.random_structure(100, COMPOSITION, md["number_density_per_A3"],
+                                        md["initial_min_distance_A"], seed=11)
+    rng = np.random.default_rng(12)
+    samples = []
+    for _ in range(6):
+        atoms = base.copy()
+        atoms.positions += rng.normal(scale=0.1, size=atoms.positions.shape)
+        samples.append((atoms, descriptors.soap_vectors(atoms, soap)[0]))
+    return samples
+
+
+@pytest.fixture(scope="module")
+def glass_vectors(glass_samples):
+    return np.concatenate([vectors for _, vectors in glass_samples])
+
+
+@pytest.fixture(scope="module")
+def glass_thresholds(glass_vectors):
+    """Three thresholds spread over the nearest-neighbour similarities of the data, so each
+    gives a different, non-trivial dictionary."""
+    from mgbarcode.ules import exact_bounds
+
+    dots = glass_vectors @ glass_vectors.T
+    np.fill_diagonal(dots, -1)
+    nearest = exact_bounds.similarity_from_dot(dots.max(axis=1))
+    return [round(float(q), 4) for q in np.quantile(nearest, [0.1, 0.3, 0.6])]
+
+
+@pytest.fixture(scope="module")
+def glass_references(glass_vectors, glass_thresholds):
+    """The one-at-a-time leader dictionary (leader indices) at each of the glass thresholds."""
+    from mgbarcode.ules import leader_dictionary
+
+    return {t: leader_dictionary.build_dictionary_reference(glass_vectors, t) for t in glass_thresholds}

@@ -10,8 +10,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from mgbarcode import descriptors, io, provenance, ules
+from mgbarcode import descriptors, io, provenance
 from mgbarcode.errors import InputError
+from mgbarcode.ules import encoding, leader_dictionary
 from tests.conftest import TINY_PROFILE, run_snakemake
 
 N_ATOMS = (60, 45, 70)  # small random CuZr structures, three samples
@@ -98,11 +99,11 @@ def test_dictionary_encoding_and_mean_soap_are_identical_from_structures(structu
     sample_ids = structures_and_soap[3]
     results = []
     for name, sources in (("stored", stored), ("streamed", streamed)):
-        dictionary = ules.build_dictionary_from_files(sources, 0.95, 64)
+        dictionary = leader_dictionary.build_dictionary_from_files(sources, 0.95, 64)
         path = tmp_path / f"{name}.parquet"
         dictionary.write(path, {"mode": "same"})
-        encoding = ules.encode_files(sources, sample_ids, path, 0.95, 64)
-        results.append((path.read_bytes(), encoding, descriptors.mean_unit_vectors(sources)))
+        encoded = encoding.encode_files(sources, sample_ids, path, 0.95, 64)
+        results.append((path.read_bytes(), encoded, descriptors.mean_unit_vectors(sources)))
     (bytes_a, enc_a, mean_a), (bytes_b, enc_b, mean_b) = results
     assert bytes_a == bytes_b
     for table in ("fractions", "counts", "atoms"):

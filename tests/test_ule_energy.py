@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from mgbarcode import descriptors, md, ule_energy, ules
+from mgbarcode import descriptors, md, ule_energy
+from mgbarcode.ules import encoding, leader_dictionary
 
 B2_CUZR_A = 3.237  # Å, CuZr_mm (METHOD §1)
 
@@ -41,14 +42,14 @@ def test_b2_crystal_energy_from_its_two_ules_matches_lammps(default_config, soap
     skin = default_config["md"]["neighbor_skin_A"]
     small = md.evaluate(bulk("CuZr", "cesiumchloride", a=B2_CUZR_A).repeat(3), potential, skin)
     vectors, _ = descriptors.soap_vectors(small, soap)
-    dictionary = ules.LeaderDictionary(0.95, vectors.shape[1], 16)
+    dictionary = leader_dictionary.LeaderDictionary(0.95, vectors.shape[1], 16)
     dictionary.add(vectors)
-    index, _, _ = ules.nearest_ule(vectors, dictionary.unit_vectors, 0.95, 64)
+    index, _, _ = encoding.nearest_ule(vectors, dictionary.unit_vectors, 0.95, 64)
     table = ule_energy.ule_energies(index, small.get_potential_energies(), len(dictionary))
     assert len(dictionary) == 2 and (table["std_energy_eV"] < 1e-9).all()
 
     large = md.evaluate(bulk("CuZr", "cesiumchloride", a=B2_CUZR_A).repeat(4), potential, skin)
     large_vectors, _ = descriptors.soap_vectors(large, soap)
-    nearest_counts, _, _ = ules.encode_sample(large_vectors, dictionary.unit_vectors, 0.95, 64)
+    nearest_counts, _, _ = encoding.encode_sample(large_vectors, dictionary.unit_vectors, 0.95, 64)
     predicted = ule_energy.predict_energy_per_atom(nearest_counts[None, :], table["mean_energy_eV"])[0]
     assert predicted == pytest.approx(large.get_potential_energy() / len(large), abs=1e-9)

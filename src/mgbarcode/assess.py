@@ -14,11 +14,12 @@ import pandas as pd
 
 from . import barcode as barcode_module
 from . import results_layout as layout
-from . import basins, descriptors, heterogeneity, learning, md, structures, ule_energy, ules
+from . import basins, descriptors, heterogeneity, learning, md, structures, ule_energy
 from .domain import TrainingDomain, atom_fractions
 from .errors import InputError
 from .histories import species_counts
 from .io import read_provenance
+from .ules import encoding, leader_dictionary
 
 
 @dataclass
@@ -27,7 +28,7 @@ class TrainedPipeline:
 
     results_dir: Path
     config: dict
-    dictionary: ules.UleDictionary
+    dictionary: leader_dictionary.UleDictionary
     threshold: float
     top_ules: pd.DataFrame
     fractions_model: object
@@ -64,7 +65,7 @@ class TrainedPipeline:
                 raise InputError(path, name, "not found: the results folder is not from a finished run",
                                  f"run the workflow to the end (snakemake --config results_dir={results}) "
                                  "or pass --results with a finished folder")
-        dictionary = ules.read_dictionary(paths["dictionary"])
+        dictionary = leader_dictionary.read_dictionary(paths["dictionary"])
         dictionary_hash = read_provenance(paths["dictionary"]).get("config_sha256")
         for name in ("top_ules", "barcodes", "ule_energies"):
             if read_provenance(paths[name]).get("config_sha256") != dictionary_hash:
@@ -105,7 +106,7 @@ class TrainedPipeline:
         train = basins.distinct(catalogue[catalogue["split"] == layout.TRAIN_SPLIT]).set_index("sample_id")
         fractions = pd.read_parquet(paths["fractions"], columns=["sample_id", "n_atoms", "n_unmatched"])
         fractions = fractions.set_index("sample_id").loc[train.index]
-        counts = pd.read_parquet(paths["counts"], columns=["sample_id"] + [ules.ule_column(i) for i in top_ids])
+        counts = pd.read_parquet(paths["counts"], columns=["sample_id"] + [encoding.ule_column(i) for i in top_ids])
         at_top = counts.set_index("sample_id").loc[train.index].to_numpy().sum(axis=1)
         n_atoms = fractions["n_atoms"].to_numpy()
         composition = config["alloy"]["composition"]
@@ -143,7 +144,7 @@ def assess(path, pipeline, minimize=False, type_elements=None):
         raise InputError(path, "soap", f"{unit_vectors.shape[1]} SOAP features but the dictionary has "
                          f"{pipeline.dictionary.unit_vectors.shape[1]}",
                          "use the config the results were made with (--configfile)")
-    nearest, matched, n_unmatched = ules.encode_sample(unit_vectors, pipeline.dictionary.unit_vectors,
+    nearest, matched, n_unmatched = encoding.encode_sample(unit_vectors, pipeline.dictionary.unit_vectors,
                                                        pipeline.threshold, config["ules"]["batch_size"])
     n_atoms = len(atoms)
     fractions = matched / n_atoms

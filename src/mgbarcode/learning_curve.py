@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import basins, figures, learning, linear_reference, provenance, ules
+from . import basins, figures, learning, linear_reference, provenance
 from .io import write_parquet
 from .results_layout import TEST_SPLIT, TRAIN_SPLIT, ULE_PREFIX
+from .ules import encoding, leader_dictionary
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,9 @@ def nested_history_subsets(trajectory_ids, history_fractions, seed, min_historie
             for fraction in sorted(history_fractions)}
 
 
-def _fractions_matrix(encoding):
-    columns = [c for c in encoding.fractions.columns if c.startswith(ULE_PREFIX)]
-    return encoding.fractions[columns].to_numpy(np.float64)
+def _fractions_matrix(encoded):
+    columns = [c for c in encoded.fractions.columns if c.startswith(ULE_PREFIX)]
+    return encoded.fractions[columns].to_numpy(np.float64)
 
 
 def learning_curve(train, test, soap_path_of, thresholds, history_fractions, hyper, n_rounds, model_config,
@@ -61,12 +62,13 @@ def learning_curve(train, test, soap_path_of, thresholds, history_fractions, hyp
             for fraction, histories in subsets.items():
                 chosen = train[train["trajectory_id"].isin(histories)]
                 ids = list(chosen["sample_id"])
-                dictionary = ules.build_dictionary_from_files([soap_path_of[s] for s in ids], threshold, batch_size)
+                dictionary = leader_dictionary.build_dictionary_from_files([soap_path_of[s] for s in ids], threshold,
+                                                                          batch_size)
                 path = Path(scratch) / "dictionary.parquet"
                 dictionary.write(path)
-                encoding = ules.encode_files([soap_path_of[s] for s in ids + test_ids], ids + test_ids, path,
-                                             threshold, batch_size)
-                X = _fractions_matrix(encoding)
+                encoded = encoding.encode_files([soap_path_of[s] for s in ids + test_ids], ids + test_ids, path,
+                                                threshold, batch_size)
+                X = _fractions_matrix(encoded)
                 X_train, X_test = X[:len(ids)], X[len(ids):]
                 y_train, groups = chosen["energy_eV_per_atom"].to_numpy(), chosen["trajectory_id"].to_numpy()
                 booster = learning.fit_booster(X_train, y_train, hyper, n_rounds, seed, n_threads)

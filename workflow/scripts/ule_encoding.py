@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mgbarcode import descriptors, logs, provenance, ules
+from mgbarcode import descriptors, logs, provenance
 from mgbarcode.io import write_parquet
+from mgbarcode.ules import encoding
 
 logs.to_file(snakemake.log[0])
 threshold = json.loads(Path(snakemake.input.choice).read_text())["threshold"]
@@ -15,8 +16,8 @@ sample_ids = [s for table in snakemake.input.tables for s in pd.read_parquet(tab
 soap = descriptors.SoapInput(snakemake.input.get("soap"), snakemake.input.get("soap_tables"),
                              snakemake.input.get("soap_structures"), snakemake.params.get("soap"), snakemake.threads)
 sources = soap.sources(sample_ids)
-encoding = ules.encode_files(sources, sample_ids, snakemake.input.dictionary, threshold, snakemake.params.batch_size)
+encoded = encoding.encode_files(sources, sample_ids, snakemake.input.dictionary, threshold, snakemake.params.batch_size)
 record = provenance.record(snakemake.config, threshold=threshold)
-write_parquet(encoding.fractions, snakemake.output.fractions, record)
-write_parquet(encoding.counts, snakemake.output.counts, record)
-write_parquet(encoding.atoms, snakemake.output.atoms, record, use_dictionary=["sample_id"])
+write_parquet(encoded.fractions, snakemake.output.fractions, record)
+write_parquet(encoded.counts, snakemake.output.counts, record)
+write_parquet(encoded.atoms, snakemake.output.atoms, record, use_dictionary=["sample_id"])
