@@ -1,19 +1,31 @@
-"""Workflow conventions: every rule has a log, threads, resources and a conda env that parses
-and lists the packages its script imports; heavy rules have a benchmark; the lint is clean; the
-package has no import cycle and plans its histories without the config checks or LAMMPS."""
+"""Workflow conventions: every rule has a log, takes its threads and resources from the config
+table, and runs in the conda env of its tool family (envs/<family>.yaml), which pins the lock and
+installs the package with the extra that covers what the rule's script imports; heavy rules have
+a benchmark; the lint is clean; the package has no import cycle and plans its histories without
+the config checks or LAMMPS."""
 
 import ast
+import importlib.util
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
+from mgbarcode.cli import merged_config
 from tests.conftest import REPO
 
 PIP_NAME = {"yaml": "pyyaml", "sklearn": "scikit-learn"}
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+# The extras that are tool families, each with its envs/<family>.yaml.
+FAMILIES = ("md", "descriptors", "learning", "analysis")
+# tools/pin_envs.py, which writes those files.
+_spec = importlib.util.spec_from_file_location("pin_envs", REPO / "tools" / "pin_envs.py")
+pin_envs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pin_envs)
 HEAVY_RULES = {"thermal_trajectory", "shear_trajectory", "soap_descriptors", "ule_threshold_calibration",
                "ule_dictionary", "ule_encoding", "energy_model", "shap_ranking"}
 
@@ -68,20 +80,79 @@ def imported_packages(path, seen=None):
     return packages
 
 
+def requirement_name(requirement):
+    return pin_envs.normalize(re.split(r"[\[=<>;! ]", requirement.strip())[0])
+
+
+def declared_packages(family):
+    """Normalized names the package declares for ``family``: core dependencies and the extra."""
+    return {requirement_name(r) for r in PYPROJECT["dependencies"] + PYPROJECT["optional-dependencies"][family]}
+
+
+def env_pip(path):
+    env = yaml.safe_load(path.read_text())
+    return next(item["pip"] for item in env["dependencies"] if isinstance(item, dict))
+
+
 @pytest.mark.parametrize("rule, block", sorted(rule_blocks().items()))
 def test_rule_has_log_resources_env_and_a_matching_env_file(rule, block):
-    for directive in ("log:", "threads:", "resources:", "conda:"):
-        assert f"    {directive}" in block, f"rule {rule} lacks {directive}"
+    assert "    log:" in block, f"rule {rule} lacks log:"
     if rule in HEAVY_RULES:
         assert "    benchmark:" in block, f"heavy rule {rule} lacks a benchmark"
-    env_path = REPO / "workflow" / "rules" / re.search(r'conda:\n\s+"([^"]+)"', block).group(1)
-    env = yaml.safe_load(env_path.read_text())
-    pip = next(item["pip"] for item in env["dependencies"] if isinstance(item, dict))
-    listed = {re.split(r"[\[=<> ]", requirement)[0].lower() for requirement in pip if not requirement.startswith("-e")}
-    assert any(r.startswith("-e ..") for r in pip), f"{env_path.name} does not install the mgbarcode package"
+    # Threads and resources: the rule's entry of config.resources, through the shared helpers
+    # of common.smk; no rule states a number or names itself.
+    assert "    threads: config_threads\n" in block, f"rule {rule}: threads: config_threads"
+    assert "    resources:\n        **CONFIG_RESOURCES,\n" in block, f"rule {rule}: resources: **CONFIG_RESOURCES"
+    env = re.search(r'conda:\n\s+"([^"]+)"', block).group(1)
+    family = re.fullmatch(r"\.\./\.\./envs/(\w+)\.yaml", env)
+    assert family and family.group(1) in FAMILIES, f"rule {rule}: conda: is not one of envs/{{{','.join(FAMILIES)}}}.yaml"
+    family = family.group(1)
     script = REPO / "workflow" / "rules" / re.search(r'script:\n\s+"([^"]+)"', block).group(1)
-    missing = imported_packages(script) - listed
-    assert not missing, f"{env_path.name} lacks {sorted(missing)} imported by {script.name}"
+    missing = {name for name in imported_packages(script) if pin_envs.normalize(name) not in declared_packages(family)}
+    assert not missing, f"pyproject.toml: neither the core dependencies nor the {family} extra list {sorted(missing)}, " \
+                        f"imported by {script.name} (rule {rule})"
+
+
+def test_env_files_are_the_families_pinned_from_the_lock():
+    """One env per family; each pins every distribution it installs at the lock's version and
+    installs the package with the family's extra, and is what tools/pin_envs.py writes (so no
+    dependency of the family is left for pip to choose)."""
+    assert set(pin_envs.FAMILIES) == set(FAMILIES) <= set(PYPROJECT["optional-dependencies"])
+    assert sorted(path.stem for path in (REPO / "envs").glob("*")) == sorted(FAMILIES)
+    lock = pin_envs.read_lock()
+    for family in FAMILIES:
+        path = REPO / "envs" / f"{family}.yaml"
+        pip = env_pip(path)
+        editable = [r for r in pip if r.startswith("-e")]
+        assert [r.split("#")[0].strip() for r in editable] == [f"-e ..[{family}]"], path.name
+        for requirement in pip:
+            if requirement.startswith("-e"):
+                continue
+            name, version = requirement.split("==")
+            assert pin_envs.normalize(name) in lock, f"{path.name}: {name} is not in requirements.lock"
+            assert lock[pin_envs.normalize(name)][1] == version, \
+                f"{path.name}: {name}=={version}, requirements.lock pins {lock[pin_envs.normalize(name)][1]}"
+        assert declared_packages(family) <= {requirement_name(r) for r in pip if not r.startswith("-e")}, path.name
+        assert path.read_text() == pin_envs.env_text(family), f"{path.name} is out of date: run tools/pin_envs.py"
+
+
+def test_every_rule_takes_its_resources_from_the_config_table():
+    """The planned jobs of the paper profile ask for their rule's config.resources entry."""
+    config = merged_config([REPO / "config" / "paper.yaml"])
+    completed = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--forceall", "--cores", "64", "--nolock",
+                                "--configfile", "config/paper.yaml"], cwd=REPO, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    jobs = re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", completed.stdout, flags=re.M | re.S)
+    assert {"thermal_trajectory", "energy_model", "ule_dictionary"} <= {rule for rule, _ in jobs}
+    for rule, text in jobs:
+        if rule == "all":
+            continue
+        spec = {**config["resources"]["default"], **config["resources"].get(rule, {})}
+        threads = re.search(r"^\s+threads: (\d+)$", text, re.M)
+        assert (int(threads.group(1)) if threads else 1) == spec["threads"], rule
+        resources = re.search(r"^\s+resources: (.*)$", text, re.M).group(1)
+        assert re.search(rf"\bmem_mb={spec['mem_mb']}(,|$)", resources), f"rule {rule}: {resources}"
+        assert re.search(rf"\bruntime={spec['runtime_min']}(,|$)", resources), f"rule {rule}: {resources}"
 
 
 def test_rules_take_every_results_path_from_the_layout():

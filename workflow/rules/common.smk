@@ -53,6 +53,21 @@ def resources_for(rule_name):
     return spec
 
 
+# The threads and resources of every rule, all written the same way (`threads: config_threads`,
+# `resources: **CONFIG_RESOURCES`): Snakemake evaluates them per job and passes the name of the
+# job's rule, so the numbers are that rule's entry of config.resources (over default) and are
+# written nowhere else. --set-threads and --set-resources (or a profile's set-resources) still
+# override them.
+def config_threads(wildcards, rulename):
+    return resources_for(rulename)["threads"]
+
+
+CONFIG_RESOURCES = {
+    "mem_mb": lambda wildcards, rulename: resources_for(rulename)["mem_mb"],
+    "runtime": lambda wildcards, rulename: resources_for(rulename)["runtime_min"],
+}
+
+
 def trajectory_param(wildcards):
     return trajectory_by_id(config, wildcards.trajectory)
 

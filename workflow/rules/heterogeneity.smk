@@ -22,12 +22,11 @@ rule shear_trajectory:
         md={key: value for key, value in config["md"].items() if key != "engine"},
         potential=config["potential"],
         heterogeneity=config["heterogeneity"],
-    threads: resources_for("shear_trajectory")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("shear_trajectory")["mem_mb"],
-        runtime=resources_for("shear_trajectory")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/shear_trajectory.yaml"
+        "../../envs/md.yaml"
     script:
         "../scripts/shear_trajectory.py"
 
@@ -61,11 +60,10 @@ rule heterogeneity_comparison:
         tolerance=config["heterogeneity"]["energy_tolerance_eV_per_atom"],
         reference_splits=list(layout.THERMAL_SPLITS),
         n_slabs=config["heterogeneity"]["n_slabs"],
-    threads: resources_for("heterogeneity_comparison")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("heterogeneity_comparison")["mem_mb"],
-        runtime=resources_for("heterogeneity_comparison")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/heterogeneity_comparison.yaml"
+        "../../envs/md.yaml"
     script:
         "../scripts/heterogeneity_comparison.py"

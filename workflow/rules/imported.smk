@@ -21,11 +21,10 @@ rule imported_trajectory:
         potential=config["potential"],
         imported=config["imported"],
         heterogeneity=config["heterogeneity"],
-    threads: resources_for("imported_trajectory")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("imported_trajectory")["mem_mb"],
-        runtime=resources_for("imported_trajectory")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/imported_trajectory.yaml"
+        "../../envs/md.yaml"
     script:
         "../scripts/imported_trajectory.py"

@@ -18,12 +18,11 @@ rule energy_model:
         feature_prefix=lambda w: layout.FEATURE_PREFIX[w.features],
         # Optuna journal: not a declared output, so a killed job keeps its finished trials.
         study=result(layout.optuna_journal("{features}")),
-    threads: resources_for("energy_model")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("energy_model")["mem_mb"],
-        runtime=resources_for("energy_model")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/energy_model.yaml"
+        "../../envs/learning.yaml"
     script:
         "../scripts/energy_model.py"
 
@@ -45,12 +44,11 @@ rule shap_ranking:
         k=config["barcode"]["k"],
         tail_share=config["barcode"]["tail_share"],
         stability_seeds=config["barcode"]["stability_seeds"],
-    threads: resources_for("shap_ranking")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("shap_ranking")["mem_mb"],
-        runtime=resources_for("shap_ranking")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/shap_ranking.yaml"
+        "../../envs/learning.yaml"
     script:
         "../scripts/shap_ranking.py"
 
@@ -69,12 +67,11 @@ rule top_ule_kernels:
         k=config["barcode"]["k"],
         voronoi=config["kernels"],
         config_source=CONFIG_SOURCE,
-    threads: resources_for("top_ule_kernels")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("top_ule_kernels")["mem_mb"],
-        runtime=resources_for("top_ule_kernels")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/top_ule_kernels.yaml"
+        "../../envs/analysis.yaml"
     script:
         "../scripts/top_ule_kernels.py"
 
@@ -92,12 +89,11 @@ rule barcodes:
         result(layout.log_file("barcodes")),
     params:
         k=config["barcode"]["k"],
-    threads: resources_for("barcodes")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("barcodes")["mem_mb"],
-        runtime=resources_for("barcodes")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/barcodes.yaml"
+        "../../envs/analysis.yaml"
     script:
         "../scripts/barcodes.py"
 
@@ -113,12 +109,11 @@ rule mean_soap:
         result(layout.benchmark_file("mean_soap"))
     params:
         **soap_stream_params(),
-    threads: resources_for("mean_soap")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("mean_soap")["mem_mb"],
-        runtime=resources_for("mean_soap")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/mean_soap.yaml"
+        "../../envs/descriptors.yaml"
     script:
         "../scripts/mean_soap.py"
 
@@ -143,12 +138,11 @@ rule model_metrics:
     params:
         k=config["barcode"]["k"],
         model=config["model"],
-    threads: resources_for("model_metrics")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("model_metrics")["mem_mb"],
-        runtime=resources_for("model_metrics")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/model_metrics.yaml"
+        "../../envs/learning.yaml"
     script:
         "../scripts/model_metrics.py"
 
@@ -181,12 +175,11 @@ rule model_figures:
         result(layout.log_file("model_figures")),
     params:
         n_barcodes_shown=config["figures"]["n_barcodes_shown"],
-    threads: resources_for("model_figures")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("model_figures")["mem_mb"],
-        runtime=resources_for("model_figures")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/model_figures.yaml"
+        "../../envs/analysis.yaml"
     script:
         "../scripts/model_figures.py"
 
@@ -210,11 +203,10 @@ rule learning_curve:
         model=config["model"],
         batch_size=config["ules"]["batch_size"],
         **soap_stream_params(),
-    threads: resources_for("learning_curve")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("learning_curve")["mem_mb"],
-        runtime=resources_for("learning_curve")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/learning_curve.yaml"
+        "../../envs/learning.yaml"
     script:
         "../scripts/learning_curve.py"

@@ -18,12 +18,11 @@ rule thermal_trajectory:
         # changes only the order of the force sums, so changing it re-runs nothing.
         md={key: value for key, value in config["md"].items() if key != "engine"},
         potential=config["potential"],
-    threads: resources_for("thermal_trajectory")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("thermal_trajectory")["mem_mb"],
-        runtime=resources_for("thermal_trajectory")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/thermal_trajectory.yaml"
+        "../../envs/md.yaml"
     script:
         "../scripts/thermal_trajectory.py"
 
@@ -36,11 +35,10 @@ rule sample_catalogue:
     log:
         result(layout.log_file("sample_catalogue")),
     params:
-    threads: resources_for("sample_catalogue")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("sample_catalogue")["mem_mb"],
-        runtime=resources_for("sample_catalogue")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/sample_catalogue.yaml"
+        "../../envs/md.yaml"
     script:
         "../scripts/sample_catalogue.py"

@@ -19,12 +19,11 @@ rule soap_descriptors:
         soap=descriptor_parameters(config["soap"]),
     group:
         "soap"
-    threads: resources_for("soap_descriptors")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("soap_descriptors")["mem_mb"],
-        runtime=resources_for("soap_descriptors")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/soap_descriptors.yaml"
+        "../../envs/descriptors.yaml"
     script:
         "../scripts/soap_descriptors.py"
 
@@ -46,12 +45,11 @@ rule ule_threshold_calibration:
     params:
         ules=config["ules"],
         **soap_stream_params(),
-    threads: resources_for("ule_threshold_calibration")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("ule_threshold_calibration")["mem_mb"],
-        runtime=resources_for("ule_threshold_calibration")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/ule_threshold_calibration.yaml"
+        "../../envs/descriptors.yaml"
     script:
         "../scripts/ule_threshold_calibration.py"
 
@@ -70,12 +68,11 @@ rule ule_dictionary:
     params:
         batch_size=config["ules"]["batch_size"],
         **soap_stream_params(),
-    threads: resources_for("ule_dictionary")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("ule_dictionary")["mem_mb"],
-        runtime=resources_for("ule_dictionary")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/ule_dictionary.yaml"
+        "../../envs/descriptors.yaml"
     script:
         "../scripts/ule_dictionary.py"
 
@@ -99,12 +96,11 @@ rule ule_encoding:
         **soap_stream_params(),
     group:
         "encode"
-    threads: resources_for("ule_encoding")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("ule_encoding")["mem_mb"],
-        runtime=resources_for("ule_encoding")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/ule_encoding.yaml"
+        "../../envs/descriptors.yaml"
     script:
         "../scripts/ule_encoding.py"
 
@@ -121,12 +117,11 @@ rule ule_energies:
         result(layout.log_file("ule_energies")),
     benchmark:
         result(layout.benchmark_file("ule_energies"))
-    threads: resources_for("ule_energies")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("ule_energies")["mem_mb"],
-        runtime=resources_for("ule_energies")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/ule_energies.yaml"
+        "../../envs/descriptors.yaml"
     script:
         "../scripts/ule_energies.py"
 
@@ -142,11 +137,10 @@ rule encoding_tables:
     log:
         result(layout.log_file("encoding_tables")),
     params:
-    threads: resources_for("encoding_tables")["threads"]
+    threads: config_threads
     resources:
-        mem_mb=resources_for("encoding_tables")["mem_mb"],
-        runtime=resources_for("encoding_tables")["runtime_min"],
+        **CONFIG_RESOURCES,
     conda:
-        "../../envs/encoding_tables.yaml"
+        "../../envs/descriptors.yaml"
     script:
         "../scripts/encoding_tables.py"
