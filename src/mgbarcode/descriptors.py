@@ -397,6 +397,14 @@ class SoapInput(NamedTuple):
     soap_params: dict = None
     n_workers: int = 1
 
+    @classmethod
+    def of_job(cls, inputs, params, threads):
+        """A Snakemake job's SOAP input: its ``soap`` input (stored folders) or its
+        ``soap_tables`` and ``soap_structures`` inputs with its ``soap`` param, described by
+        ``threads`` worker processes (workflow/rules/common.smk, ``soap_input``)."""
+        return cls(inputs.get("soap"), inputs.get("soap_tables"), inputs.get("soap_structures"), params.get("soap"),
+                   threads)
+
     def sources(self, sample_ids):
         """The SOAP source of each of ``sample_ids``, in that order (:func:`soap_sources`)."""
         return soap_sources(sample_ids, soap_folders=self.soap_folders, tables=self.tables,

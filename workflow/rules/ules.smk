@@ -136,7 +136,6 @@ rule encoding_tables:
         counts=result(layout.COUNTS),
     log:
         result(layout.log_file("encoding_tables")),
-    params:
     threads: config_threads
     resources:
         **CONFIG_RESOURCES,

@@ -19,13 +19,15 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .. import provenance
 from ..descriptors import iter_soap_batches
 from ..errors import InputError
+from ..io import write_parquet
 from ..results_layout import ULE_PREFIX
 from .exact_bounds import (ARITHMETIC_SLACK, FLOAT32_UNIT_ROUNDOFF, FLOAT64_UNIT_ROUNDOFF, HEAD_FEATURES,
                            _any_exact_match, _checked_unit_vectors_and_squared_norms, _Cut, _dot_error_bound,
                            _HeadBound, _round_outward, min_dot_for_threshold, similarity_from_dot)
-from .leader_dictionary import read_dictionary
+from .leader_dictionary import read_dictionary, read_threshold
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +283,35 @@ def encode_files(paths, sample_ids, dictionary_path, threshold, batch_size, log_
     counts = _sample_table(sample_ids, n_atoms, n_unmatched, nearest_counts)
     atoms = pd.concat(atom_pieces, ignore_index=True)
     return Encoding(fractions, counts, atoms)
+
+
+def write_batch_encoding(table_paths, choice_path, dictionary_path, soap, batch_size, out_paths, config):
+    """The encoding job of one batch of trajectories: every sample of the trajectory tables
+    ``table_paths``, in their order, encoded at the calibrated threshold (:func:`encode_files`).
+    ``soap``: a :class:`~mgbarcode.descriptors.SoapInput`; ``out_paths``: the ``fractions``,
+    ``counts`` and ``atoms`` Parquet files, written with provenance."""
+    threshold = read_threshold(choice_path)
+    sample_ids = [sample_id for table in table_paths
+                  for sample_id in pd.read_parquet(table, columns=["sample_id"])["sample_id"]]
+    encoded = encode_files(soap.sources(sample_ids), sample_ids, dictionary_path, threshold, batch_size)
+    record = provenance.record(config, threshold=threshold)
+    write_parquet(encoded.fractions, out_paths["fractions"], record)
+    write_parquet(encoded.counts, out_paths["counts"], record)
+    write_parquet(encoded.atoms, out_paths["atoms"], record, use_dictionary=["sample_id"])
+
+
+def collect_encodings(catalogue_path, batch_paths, out_paths, config):
+    """One row per sample, sorted by sample id, with its ``split`` from the catalogue: the
+    fraction and count tables of every batch (``batch_paths`` and ``out_paths``, by kind:
+    ``fractions``, ``counts``), written with provenance."""
+    record = provenance.record(config)
+    split_of = pd.read_parquet(catalogue_path, columns=["sample_id", "split"]).set_index("sample_id")["split"]
+    for kind in ("fractions", "counts"):
+        table = pd.concat([pd.read_parquet(path) for path in batch_paths[kind]], ignore_index=True)
+        table = table.sort_values("sample_id", kind="stable").reset_index(drop=True)
+        table.insert(1, "split", table["sample_id"].map(split_of))
+        write_parquet(table, out_paths[kind], record)
+        log.info("%s: %d samples x %d ULEs", kind, len(table), table.shape[1] - 4)
 
 
 def _sample_table(sample_ids, n_atoms, n_unmatched, per_ule):

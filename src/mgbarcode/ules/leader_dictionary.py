@@ -13,8 +13,10 @@ the order given (the workflow passes the training SOAP files sorted by sample id
 file order.  An environment becomes a new ULE iff it matches no existing ULE.
 """
 
+import json
 import logging
 import time
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -22,9 +24,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import io
+from .. import basins, io, provenance
 from ..descriptors import iter_soap_batches, unit_vector_column, vectors_from_column
 from ..errors import InputError
+from ..results_layout import TRAIN_SPLIT
 from .exact_bounds import (FLOAT32_UNIT_ROUNDOFF, HEAD_FEATURES, _any_exact_match, _checked_unit_vectors,
                            _checked_unit_vectors_and_squared_norms, _Cut, _HeadBound, _Projected,
                            min_dot_for_threshold)
@@ -370,6 +373,25 @@ def build_dictionary_from_files(paths, threshold, batch_size, log_interval_s=30.
         raise InputError("SOAP files", "paths", "no environments to cluster", "pass training SOAP files")
     _log_progress("dictionary done", dictionary, len(paths), len(paths), time.perf_counter() - started)
     return dictionary
+
+
+def read_threshold(choice_path):
+    """The similarity threshold chosen by the calibration job (its JSON ``choice`` file)."""
+    return json.loads(Path(choice_path).read_text())["threshold"]
+
+
+def write_train_dictionary(catalogue_path, choice_path, soap, batch_size, out_path, config):
+    """The dictionary job: the leader dictionary of every environment of the distinct ``train``
+    samples of the catalogue, in sample-id order (then atom order), at the calibrated threshold
+    (:func:`read_threshold`).  ``soap``: a :class:`~mgbarcode.descriptors.SoapInput`.  Written
+    to ``out_path`` with provenance."""
+    threshold = read_threshold(choice_path)
+    catalogue = basins.distinct(pd.read_parquet(catalogue_path))
+    train = catalogue[catalogue["split"] == TRAIN_SPLIT].sort_values("sample_id")
+    paths = soap.sources(list(train["sample_id"]))
+    dictionary = build_dictionary_from_files(paths, threshold, batch_size)
+    log.info("%d ULEs from %d train samples at threshold %.4f", len(dictionary), len(paths), threshold)
+    dictionary.write(out_path, provenance.record(config, threshold=threshold))
 
 
 def _log_progress(what, dictionary, files_done, n_files, seconds):

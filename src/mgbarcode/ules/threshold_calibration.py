@@ -9,9 +9,15 @@ same order.
 """
 
 import logging
+from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
+from .. import basins, provenance
+from ..descriptors import iter_sample_soap
+from ..io import write_json, write_parquet
+from ..results_layout import TRAIN_SPLIT
 from .exact_bounds import _checked_unit_vectors
 from .leader_dictionary import LeaderDictionary
 
@@ -58,3 +64,44 @@ def threshold_for_target_size(thresholds, counts, target_size):
     distance = np.abs(np.log(counts / target_size))
     best = np.flatnonzero(distance == distance.min())
     return float(thresholds[best].min())
+
+
+class Calibration(NamedTuple):
+    """The calibration job's result: ULE counts at each threshold, and the threshold chosen."""
+
+    thresholds: list
+    counts: np.ndarray
+    threshold: float
+
+
+def calibrate_threshold(catalogue_path, soap, settings, table_path, choice_path, config):
+    """The calibration job: ULE count against threshold on a seeded subsample of the distinct
+    ``train`` samples (:func:`select_calibration_samples`), and the threshold the dictionary
+    uses: ``settings["threshold"]`` (the config's ``ules`` section) when given, else the one
+    whose count is closest to ``settings["target_size"]`` (:func:`threshold_for_target_size`).
+    ``soap``: a :class:`~mgbarcode.descriptors.SoapInput`.  Writes the counts (Parquet) and the
+    choice (JSON, with the samples used), both with provenance; returns a :class:`Calibration`.
+    """
+    calibration = settings["calibration"]
+    catalogue = basins.distinct(pd.read_parquet(catalogue_path))
+    train = catalogue[catalogue["split"] == TRAIN_SPLIT]
+    chosen = select_calibration_samples(train["sample_id"], calibration["n_samples"], calibration["seed"])
+    samples = list(iter_sample_soap(soap.sources(chosen)))
+    vectors = np.concatenate([sample.unit_vectors for sample in samples])
+    species = np.concatenate([np.asarray(sample.species, dtype=object) for sample in samples])
+    log.info("calibrating on %d environments of %d train samples", len(vectors), len(chosen))
+    thresholds = sorted(calibration["thresholds"])
+    counts = count_ules_by_threshold(vectors, thresholds, settings["batch_size"], species)
+    if settings["threshold"] is not None:
+        threshold, rule = float(settings["threshold"]), "ules.threshold from config"
+    else:
+        threshold = threshold_for_target_size(thresholds, counts, settings["target_size"])
+        rule = (f"the calibrated threshold whose ULE count on the subsample is closest to ules.target_size = "
+                f"{settings['target_size']} on a log scale")
+    log.info("threshold %.4f (%s)", threshold, rule)
+    record = provenance.record(config, seeds={"calibration": calibration["seed"]})
+    write_parquet(pd.DataFrame({"threshold": thresholds, "n_ules": counts, "n_environments": len(vectors)}),
+                  table_path, record)
+    write_json(choice_path, {"threshold": threshold, "rule": rule, "calibration_samples": chosen,
+                             "n_environments": len(vectors), "provenance": record})
+    return Calibration(thresholds, counts, threshold)
