@@ -40,6 +40,31 @@ BATCHES = trajectory_batches({layout.THERMAL_BATCH_KIND: ALL_THERMAL_IDS, layout
 FEATURE_TABLES = {features: result(path) for features, path in layout.FEATURE_TABLES.items()}
 
 
+# The MD settings of a history job.  md.engine (where LAMMPS runs) is read by the script from the
+# config: like threads, it changes only the order of the force sums, so changing it re-runs nothing.
+MD_PARAMS = {key: value for key, value in config["md"].items() if key != "engine"}
+
+
+def history_outputs():
+    """The outputs of a history job (thermal, sheared or imported): its catalogue rows and the
+    folder of its inherent structures."""
+    return {"table": result(layout.trajectory_table("{trajectory}")),
+            "structures": directory(result(layout.trajectory_structures("{trajectory}")))}
+
+
+def history_logs(rule):
+    """The logs of a history job: the job's own and LAMMPS's."""
+    return {"job": result(layout.log_file(rule, "{trajectory}")),
+            "lammps": result(layout.log_file(rule, "{trajectory}", kind="lammps.log"))}
+
+
+def figure_files(key, name, category):
+    """A figure's outputs ``key`` (PNG, in the report under ``category`` with the caption
+    workflow/report/<name>.rst) and ``key_svg``."""
+    return {key: report(result(layout.figure(name)), category=category, caption=f"../report/{name}.rst"),
+            f"{key}_svg": result(layout.figure(name, "svg"))}
+
+
 def one_of(ids):
     """A wildcard constraint matching exactly these ids ("(?!)" matches nothing: a rule whose
     list is empty must not claim any file)."""

@@ -6,20 +6,16 @@ rule shear_trajectory:
         source_table=lambda w: result(layout.trajectory_table(shear_param(w).source_trajectory_id)),
         source_structures=lambda w: result(layout.trajectory_structures(shear_param(w).source_trajectory_id)),
     output:
-        table=result(layout.trajectory_table("{trajectory}")),
-        structures=directory(result(layout.trajectory_structures("{trajectory}"))),
+        **history_outputs(),
     log:
-        job=result(layout.log_file("shear_trajectory", "{trajectory}")),
-        lammps=result(layout.log_file("shear_trajectory", "{trajectory}", kind="lammps.log")),
+        **history_logs("shear_trajectory"),
     benchmark:
         result(layout.benchmark_file("shear_trajectory", "{trajectory}"))
     wildcard_constraints:
         trajectory=one_of(MECH_IDS),
     params:
         trajectory=shear_param,
-        # md.engine (where LAMMPS runs) is read by the script from the config: like threads, it
-        # changes only the order of the force sums, so changing it re-runs nothing.
-        md={key: value for key, value in config["md"].items() if key != "engine"},
+        md=MD_PARAMS,
         potential=config["potential"],
         heterogeneity=config["heterogeneity"],
     threads: config_threads
@@ -42,18 +38,10 @@ rule heterogeneity_comparison:
         pairs=result(layout.HETEROGENEITY_PAIRS),
         correlation=result(layout.HETEROGENEITY_CORRELATION),
         windows=result(layout.HETEROGENEITY_WINDOWS),
-        strains=report(result(layout.figure("strain_distributions")), category="Heterogeneity",
-                       caption="../report/strain_distributions.rst"),
-        strains_svg=result(layout.figure("strain_distributions", "svg")),
-        slab_profiles=report(result(layout.figure("strain_slab_profiles")), category="Heterogeneity",
-                             caption="../report/strain_slab_profiles.rst"),
-        slab_profiles_svg=result(layout.figure("strain_slab_profiles", "svg")),
-        pairs_figure=report(result(layout.figure("barcode_pairs")), category="Heterogeneity",
-                            caption="../report/barcode_pairs.rst"),
-        pairs_figure_svg=result(layout.figure("barcode_pairs", "svg")),
-        trends=report(result(layout.figure("heterogeneity_trends")), category="Heterogeneity",
-                      caption="../report/heterogeneity_trends.rst"),
-        trends_svg=result(layout.figure("heterogeneity_trends", "svg")),
+        **figure_files("strains", "strain_distributions", "Heterogeneity"),
+        **figure_files("slab_profiles", "strain_slab_profiles", "Heterogeneity"),
+        **figure_files("pairs_figure", "barcode_pairs", "Heterogeneity"),
+        **figure_files("trends", "heterogeneity_trends", "Heterogeneity"),
     log:
         result(layout.log_file("heterogeneity_comparison")),
     params:

@@ -6,11 +6,9 @@ rule imported_trajectory:
         table=IMPORTED_TABLE or [],
         structures=imported_files,
     output:
-        table=result(layout.trajectory_table("{trajectory}")),
-        structures=directory(result(layout.trajectory_structures("{trajectory}"))),
+        **history_outputs(),
     log:
-        job=result(layout.log_file("imported_trajectory", "{trajectory}")),
-        lammps=result(layout.log_file("imported_trajectory", "{trajectory}", kind="lammps.log")),
+        **history_logs("imported_trajectory"),
     benchmark:
         result(layout.benchmark_file("imported_trajectory", "{trajectory}"))
     wildcard_constraints:

@@ -156,21 +156,11 @@ rule model_figures:
         barcodes=result(layout.BARCODES),
         catalogue=result(layout.CATALOGUE),
     output:
-        parity=report(result(layout.figure("parity")), category="Energy model",
-                      caption="../report/parity.rst"),
-        parity_svg=result(layout.figure("parity", "svg")),
-        shap=report(result(layout.figure("shap_distribution")), category="Energy model",
-                    caption="../report/shap_distribution.rst"),
-        shap_svg=result(layout.figure("shap_distribution", "svg")),
-        barcodes=report(result(layout.figure("barcodes")), category="Barcodes",
-                        caption="../report/barcodes.rst"),
-        barcodes_svg=result(layout.figure("barcodes", "svg")),
-        pearson=report(result(layout.figure("pearson_r")), category="Barcodes",
-                       caption="../report/pearson_r.rst"),
-        pearson_svg=result(layout.figure("pearson_r", "svg")),
-        group_sums=report(result(layout.figure("group_sums")), category="Barcodes",
-                          caption="../report/group_sums.rst"),
-        group_sums_svg=result(layout.figure("group_sums", "svg")),
+        **figure_files("parity", "parity", "Energy model"),
+        **figure_files("shap", "shap_distribution", "Energy model"),
+        **figure_files("barcodes", "barcodes", "Barcodes"),
+        **figure_files("pearson", "pearson_r", "Barcodes"),
+        **figure_files("group_sums", "group_sums", "Barcodes"),
     log:
         result(layout.log_file("model_figures")),
     params:
@@ -191,9 +181,7 @@ rule learning_curve:
         catalogue=result(layout.CATALOGUE),
     output:
         table=result(layout.LEARNING_CURVE),
-        figure=report(result(layout.figure("learning_curve")), category="Energy model",
-                      caption="../report/learning_curve.rst"),
-        figure_svg=result(layout.figure("learning_curve", "svg")),
+        **figure_files("figure", "learning_curve", "Energy model"),
     log:
         result(layout.log_file("learning_curve")),
     benchmark:

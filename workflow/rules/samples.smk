@@ -3,20 +3,16 @@
 
 rule thermal_trajectory:
     output:
-        table=result(layout.trajectory_table("{trajectory}")),
-        structures=directory(result(layout.trajectory_structures("{trajectory}"))),
+        **history_outputs(),
     log:
-        job=result(layout.log_file("thermal_trajectory", "{trajectory}")),
-        lammps=result(layout.log_file("thermal_trajectory", "{trajectory}", kind="lammps.log")),
+        **history_logs("thermal_trajectory"),
     benchmark:
         result(layout.benchmark_file("thermal_trajectory", "{trajectory}"))
     wildcard_constraints:
         trajectory=one_of(THERMAL_IDS),
     params:
         trajectory=trajectory_param,
-        # md.engine (where LAMMPS runs) is read by the script from the config: like threads, it
-        # changes only the order of the force sums, so changing it re-runs nothing.
-        md={key: value for key, value in config["md"].items() if key != "engine"},
+        md=MD_PARAMS,
         potential=config["potential"],
     threads: config_threads
     resources:

@@ -35,9 +35,7 @@ rule ule_threshold_calibration:
     output:
         table=result(layout.THRESHOLD_CALIBRATION),
         choice=result(layout.THRESHOLD),
-        figure=report(result(layout.figure("ule_count_vs_threshold")), category="ULE dictionary",
-                      caption="../report/ule_count_vs_threshold.rst"),
-        figure_svg=result(layout.figure("ule_count_vs_threshold", "svg")),
+        **figure_files("figure", "ule_count_vs_threshold", "ULE dictionary"),
     log:
         result(layout.log_file("ule_threshold_calibration")),
     benchmark:
