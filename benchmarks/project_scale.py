@@ -510,7 +510,7 @@ def main():
     parser.add_argument("--probe-steps", type=int, default=2000, help="MD steps per probed regime")
     parser.add_argument("--nodes", type=int, default=4, help="nodes for the wall times (default 4)")
     parser.add_argument("--cores-per-node", type=int, default=64, help="cores per node (default 64)")
-    parser.add_argument("--catalogue", default=f"results_study/{CATALOGUE}",
+    parser.add_argument("--catalogue", default=f"results_heterogeneity/{CATALOGUE}",
                         help="a finished run's samples.parquet whose ladder chains measured tau_alpha and whose "
                              "sheared samples measured the hot fraction per strain interval")
     parser.add_argument("--decorrelation-strain", type=float, default=None,
