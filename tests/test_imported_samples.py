@@ -55,31 +55,30 @@ def test_a_good_table_gives_histories_in_order_with_sheared_ones_sorted_by_strai
     assert sheared.reference_structure == str((structure_files / "a.extxyz").resolve())
 
 
+# A good row of an imported table; each bad row below changes one thing of it.
+GOOD_ROW = {"structure": "a.extxyz", "split": "train", "trajectory_id": "t", "energy_eV_per_atom": -4.2}
+DROP = object()
+
+
+def row(**changes):
+    """:data:`GOOD_ROW` with ``changes`` (a column set to :data:`DROP` is left out)."""
+    changed = {**GOOD_ROW, **changes}
+    return {column: value for column, value in changed.items() if value is not DROP}
+
+
 @pytest.mark.parametrize("rows, where, problem", [
-    ([{"structure": "a.extxyz", "split": "train"}], "columns ['trajectory_id']", "missing"),
-    ([{"structure": "a.extxyz", "split": "valid", "trajectory_id": "t", "energy_eV_per_atom": -4.2}],
-     "row 2, column 'split'", "not a split"),
-    ([{"structure": "a.extxyz", "split": "train", "trajectory_id": "train_ladder_c00", "energy_eV_per_atom": -4.2}],
-     "row 2, column 'trajectory_id'", "pipeline's own MD"),
-    ([{"structure": "a.extxyz", "split": "train", "trajectory_id": "t/1", "energy_eV_per_atom": -4.2}],
-     "row 2, column 'trajectory_id'", "not a usable id"),
-    ([{"structure": "a.extxyz", "split": "train", "trajectory_id": "t", "energy_eV_per_atom": -4.2, "minimize": True}],
-     "row 2, columns 'energy_eV_per_atom' and 'minimize'", "both given"),
-    ([{"structure": "a.extxyz", "split": "train", "trajectory_id": "t", "energy_eV_per_atom": None}],
-     "row 2, columns 'energy_eV_per_atom' and 'minimize'", "neither given"),
-    ([{"structure": "a.extxyz", "split": "train", "trajectory_id": "t", "energy_eV_per_atom": -840.0}],
-     "row 2, column 'energy_eV_per_atom'", "not an energy per atom"),
-    ([{"structure": "missing.extxyz", "split": "train", "trajectory_id": "t", "energy_eV_per_atom": -4.2}],
-     "row 2, column 'structure'", "not found"),
-    ([{"structure": "a.cif", "split": "train", "trajectory_id": "t", "energy_eV_per_atom": -4.2}],
-     "row 2, column 'structure'", "unknown structure suffix"),
-    ([{"structure": "a.extxyz", "split": "train", "trajectory_id": "t", "energy_eV_per_atom": -4.2},
-      {"structure": "a.extxyz", "split": "test", "trajectory_id": "t", "energy_eV_per_atom": -4.2}],
-     "row 3, column 'split'", "earlier row"),
-    ([{"structure": "a.extxyz", "split": "mech", "trajectory_id": "t", "energy_eV_per_atom": -4.2}],
-     "row 2, columns ['shear_T_K', 'strain', 'reference_structure']", "missing for a sheared"),
-    ([{"structure": "a.extxyz", "split": "train", "trajectory_id": "t", "minimize": "maybe"}],
-     "row 2, column 'minimize'", "not true or false"),
+    ([row(trajectory_id=DROP)], "columns ['trajectory_id']", "missing"),
+    ([row(split="valid")], "row 2, column 'split'", "not a split"),
+    ([row(trajectory_id="train_ladder_c00")], "row 2, column 'trajectory_id'", "pipeline's own MD"),
+    ([row(trajectory_id="t/1")], "row 2, column 'trajectory_id'", "not a usable id"),
+    ([row(minimize=True)], "row 2, columns 'energy_eV_per_atom' and 'minimize'", "both given"),
+    ([row(energy_eV_per_atom=None)], "row 2, columns 'energy_eV_per_atom' and 'minimize'", "neither given"),
+    ([row(energy_eV_per_atom=-840.0)], "row 2, column 'energy_eV_per_atom'", "not an energy per atom"),
+    ([row(structure="missing.extxyz")], "row 2, column 'structure'", "not found"),
+    ([row(structure="a.cif")], "row 2, column 'structure'", "unknown structure suffix"),
+    ([row(), row(split="test")], "row 3, column 'split'", "earlier row"),
+    ([row(split="mech")], "row 2, columns ['shear_T_K', 'strain', 'reference_structure']", "missing for a sheared"),
+    ([row(energy_eV_per_atom=DROP, minimize="maybe")], "row 2, column 'minimize'", "not true or false"),
 ])
 def test_every_bad_row_names_the_table_row_and_column(structure_files, rows, where, problem):
     path = table(structure_files, rows)
@@ -92,8 +91,7 @@ def test_every_bad_row_names_the_table_row_and_column(structure_files, rows, whe
 def test_a_missing_split_and_a_missing_table_are_named(structure_files):
     with pytest.raises(InputError, match="imported.table.*not found|not found"):
         imported_samples.read_table(structure_files / "none.csv")
-    path = table(structure_files, [{"structure": "a.extxyz", "split": "train", "trajectory_id": "t",
-                                    "energy_eV_per_atom": -4.2}])
+    path = table(structure_files, [row()])
     with pytest.raises(InputError, match="split 'test'.*no history"):
         imported_samples.check_coverage([], imported_samples.read_table(path), path)
 

@@ -49,6 +49,20 @@ def run_both(run, tmp_path, engines_by_name=None):
             (engines_by_name or engines()).items()}
 
 
+def md_inputs(config, kind):
+    """The MD settings and potential of ``config``, and its first thermal history of class ``kind``."""
+    trajectory = next(t for t in histories.thermal_trajectories(config) if isinstance(t, kind))
+    return md_settings(config), md.Potential.from_config(config["potential"]), trajectory
+
+
+def run_history_both(trajectory, settings, potential, tmp_path, engines_by_name):
+    """One thermal history run with each engine; its samples must agree."""
+    runs = run_both(lambda engine, log: samples.run_history(trajectory, settings, potential, log_file=log,
+                                                            engine=engine), tmp_path, engines_by_name)
+    assert_same_samples(runs["module"], runs["mpi"])
+    return runs
+
+
 def energies_per_atom(structures):
     return np.array([s.atoms.get_potential_energy() / len(s.atoms) for s in structures])
 
@@ -69,14 +83,9 @@ def assert_same_samples(module, external):
 @pytest.mark.slow
 @needs_mpi_lmp
 def test_engines_give_the_same_quench_shear_and_catalogue(small_config, tmp_path):
-    settings = md_settings(small_config)
-    potential = md.Potential.from_config(small_config["potential"])
-    quench = next(t for t in histories.thermal_trajectories(small_config)
-                  if isinstance(t, histories.ThermalTrajectory))
+    settings, potential, quench = md_inputs(small_config, histories.ThermalTrajectory)
     used = engines()
-    thermal = run_both(lambda engine, log: samples.run_history(quench, settings, potential, log_file=log,
-                                                               engine=engine), tmp_path, used)
-    assert_same_samples(thermal["module"], thermal["mpi"])
+    thermal = run_history_both(quench, settings, potential, tmp_path, used)
     assert (tmp_path / "mpi.lammps.log").stat().st_size > 0
 
     sheared = histories.shear_trajectories(small_config)[0]
@@ -116,14 +125,9 @@ class Recording:
 @needs_mpi_lmp
 def test_engines_give_the_same_ladder_level_and_frames(small_config, tmp_path):
     """The ladder reads frames between its MD chunks for τα; the external engine dumps them."""
-    settings = md_settings(small_config)
-    potential = md.Potential.from_config(small_config["potential"])
-    chain = next(t for t in histories.thermal_trajectories(small_config)
-                 if isinstance(t, histories.LadderTrajectory))
+    settings, potential, chain = md_inputs(small_config, histories.LadderTrajectory)
     recording = {name: Recording(engine) for name, engine in engines().items()}
-    runs = run_both(lambda engine, log: samples.run_history(chain, settings, potential, log_file=log, engine=engine),
-                    tmp_path, recording)
-    assert_same_samples(runs["module"], runs["mpi"])
+    run_history_both(chain, settings, potential, tmp_path, recording)
     frames = {name: [r for r in engine.readbacks if not r.read.structure] for name, engine in recording.items()}
     # Frames from half-way through the equilibration to the last snapshot, one per frame interval.
     level_ps = chain.equilibration_times_ps[0] / 2 + chain.snapshots_per_level * chain.snapshot_intervals_ps[0]

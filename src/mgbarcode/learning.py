@@ -22,7 +22,7 @@ from . import provenance
 from .basins import distinct
 from .errors import InputError
 from .io import atomic_path, write_json, write_parquet
-from .results_layout import TRAIN_SPLIT, ULE_PREFIX, model_fit
+from .results_layout import TRAIN_SPLIT, ULE_PREFIX, model_output
 
 log = logging.getLogger(__name__)
 
@@ -483,9 +483,9 @@ def rank_ules(model_path, fit_path, fractions_path, catalogue_path, k, tail_shar
     if k_eff == 0:
         raise InputError(model_path, "trees", "the fractions model splits on no ULE, so no ULE has any "
                          "importance and there is no barcode to make",
-                         f"check {model_fit('fractions')}: a model.search_space whose gamma or min_child_weight is "
-                         "large for the energy scale forbids every split; otherwise the train split holds no energy "
-                         "signal")
+                         f"check {model_output('fractions', 'fit')}: a model.search_space whose gamma or "
+                         "min_child_weight is large for the energy scale forbids every split; otherwise the train "
+                         "split holds no energy signal")
     fit = json.loads(Path(fit_path).read_text())
     stability = top_k_stability(train.X, train.y, train.feature_names, fit["best_params"], fit["n_rounds"],
                                 stability_seeds, k_eff, n_threads=n_threads)

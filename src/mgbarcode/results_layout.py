@@ -80,19 +80,16 @@ DICTIONARY = "ules/dictionary.parquet"
 ULE_ENERGIES = "ules/energies.parquet"
 
 
-def batch_fractions(batch):
-    """ULE fractions of a batch's samples."""
-    return f"encoding/{batch}/fractions.parquet"
+# The tables of a batch's encoding: its samples' ULE fractions, their nearest-ULE counts, and
+# the ULE of every atom.
+BATCH_ENCODING_TABLES = ("fractions", "counts", "atoms")
 
 
-def batch_counts(batch):
-    """Nearest-ULE counts of a batch's samples."""
-    return f"encoding/{batch}/counts.parquet"
-
-
-def batch_atoms(batch):
-    """The ULE of every atom of a batch's samples."""
-    return f"encoding/{batch}/atoms.parquet"
+def batch_encoding(batch, table):
+    """Table ``table`` (one of :data:`BATCH_ENCODING_TABLES`) of a batch's encoding."""
+    if table not in BATCH_ENCODING_TABLES:
+        raise ValueError(f"no encoding table {table!r}: one of {BATCH_ENCODING_TABLES}")
+    return f"encoding/{batch}/{table}.parquet"
 
 
 FRACTIONS = "encoding/fractions.parquet"
@@ -105,24 +102,18 @@ BARCODES = "barcode/barcodes.parquet"
 FEATURE_TABLES = {"fractions": FRACTIONS, "barcode": BARCODES}
 
 
-def model_file(features):
-    """The XGBoost energy model on feature table ``features``."""
-    return f"model/{features}_model.json"
+# The files of the XGBoost energy model on one feature table: the booster (XGBoost JSON), its
+# hyper-parameter trials, its fit summary (best parameters, CV RMSE, rounds), and its Optuna
+# journal (kept by a killed job, not a declared output).
+MODEL_FILES = {"model": "{features}_model.json", "trials": "{features}_trials.parquet",
+               "fit": "{features}_fit.json", "journal": "optuna/{features}.journal"}
 
 
-def model_trials(features):
-    """The hyper-parameter trials of that model."""
-    return f"model/{features}_trials.parquet"
-
-
-def model_fit(features):
-    """Its fit summary: best parameters, CV RMSE, rounds."""
-    return f"model/{features}_fit.json"
-
-
-def optuna_journal(features):
-    """Its Optuna journal (kept by a killed job, not a declared output)."""
-    return f"model/optuna/{features}.journal"
+def model_output(features, kind):
+    """File ``kind`` (a key of :data:`MODEL_FILES`) of the energy model on feature table ``features``."""
+    if kind not in MODEL_FILES:
+        raise ValueError(f"no model file {kind!r}: one of {sorted(MODEL_FILES)}")
+    return "model/" + MODEL_FILES[kind].format(features=features)
 
 
 SHAP_RANKING = "model/shap_ranking.parquet"

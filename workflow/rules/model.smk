@@ -6,9 +6,9 @@ rule energy_model:
         features=feature_table,
         catalogue=result(layout.CATALOGUE),
     output:
-        model=result(layout.model_file("{features}")),
-        trials=result(layout.model_trials("{features}")),
-        summary=result(layout.model_fit("{features}")),
+        model=result(layout.model_output("{features}", "model")),
+        trials=result(layout.model_output("{features}", "trials")),
+        summary=result(layout.model_output("{features}", "fit")),
     log:
         result(layout.log_file("energy_model", "{features}")),
     benchmark:
@@ -17,7 +17,7 @@ rule energy_model:
         model=config["model"],
         feature_prefix=lambda w: layout.FEATURE_PREFIX[w.features],
         # Optuna journal: not a declared output, so a killed job keeps its finished trials.
-        study=result(layout.optuna_journal("{features}")),
+        study=result(layout.model_output("{features}", "journal")),
     threads: config_threads
     resources:
         **CONFIG_RESOURCES,
@@ -29,8 +29,8 @@ rule energy_model:
 
 rule shap_ranking:
     input:
-        model=result(layout.model_file("fractions")),
-        fit=result(layout.model_fit("fractions")),
+        model=result(layout.model_output("fractions", "model")),
+        fit=result(layout.model_output("fractions", "fit")),
         features=result(layout.FRACTIONS),
         catalogue=result(layout.CATALOGUE),
     output:
@@ -121,14 +121,14 @@ rule mean_soap:
 rule model_metrics:
     input:
         mean_soap=result(layout.MEAN_SOAP),
-        fractions_fit=result(layout.model_fit("fractions")),
-        barcode_fit=result(layout.model_fit("barcode")),
+        fractions_fit=result(layout.model_output("fractions", "fit")),
+        barcode_fit=result(layout.model_output("barcode", "fit")),
         fractions=result(layout.FRACTIONS),
         counts=result(layout.COUNTS),
         ule_energies=result(layout.ULE_ENERGIES),
         barcodes=result(layout.BARCODES),
-        fractions_model=result(layout.model_file("fractions")),
-        barcode_model=result(layout.model_file("barcode")),
+        fractions_model=result(layout.model_output("fractions", "model")),
+        barcode_model=result(layout.model_output("barcode", "model")),
         catalogue=result(layout.CATALOGUE),
     output:
         metrics=result(layout.METRICS),
@@ -177,7 +177,7 @@ rule model_figures:
 rule learning_curve:
     input:
         unpack(soap_input(layout.TRAIN_SPLIT, layout.TEST_SPLIT)),
-        fit=result(layout.model_fit("fractions")),
+        fit=result(layout.model_output("fractions", "fit")),
         catalogue=result(layout.CATALOGUE),
     output:
         table=result(layout.LEARNING_CURVE),

@@ -82,9 +82,9 @@ rule ule_encoding:
         dictionary=result(layout.DICTIONARY),
         choice=result(layout.THRESHOLD),
     output:
-        fractions=result(layout.batch_fractions("{batch}")),
-        counts=result(layout.batch_counts("{batch}")),
-        atoms=result(layout.batch_atoms("{batch}")),
+        fractions=result(layout.batch_encoding("{batch}", "fractions")),
+        counts=result(layout.batch_encoding("{batch}", "counts")),
+        atoms=result(layout.batch_encoding("{batch}", "atoms")),
     log:
         result(layout.log_file("ule_encoding", "{batch}")),
     benchmark:
@@ -105,7 +105,7 @@ rule ule_encoding:
 
 rule ule_energies:
     input:
-        atoms=expand(result(layout.batch_atoms("{batch}")), batch=split_batches(layout.TRAIN_SPLIT)),
+        atoms=expand(result(layout.batch_encoding("{batch}", "atoms")), batch=split_batches(layout.TRAIN_SPLIT)),
         structures=expand(result(layout.trajectory_structures("{trajectory}")), trajectory=split_trajectory_ids(layout.TRAIN_SPLIT)),
         dictionary=result(layout.DICTIONARY),
         catalogue=result(layout.CATALOGUE),
@@ -126,8 +126,8 @@ rule ule_energies:
 
 rule encoding_tables:
     input:
-        fractions=expand(result(layout.batch_fractions("{batch}")), batch=BATCHES),
-        counts=expand(result(layout.batch_counts("{batch}")), batch=BATCHES),
+        fractions=expand(result(layout.batch_encoding("{batch}", "fractions")), batch=BATCHES),
+        counts=expand(result(layout.batch_encoding("{batch}", "counts")), batch=BATCHES),
         catalogue=result(layout.CATALOGUE),
     output:
         fractions=result(layout.FRACTIONS),
