@@ -34,7 +34,7 @@ class TrainedPipeline:
     fractions_model: object
     barcode_model: object
     ule_energies: pd.DataFrame  # mean per-atom energy of each ULE (mgbarcode.ule_energy)
-    thermal: pd.DataFrame     # reference samples: sample_id, energy_eV_per_atom, barcode columns
+    thermal: pd.DataFrame     # thermal samples: catalogue rows with barcodes (references: heterogeneity.reference_pool)
     summary: pd.DataFrame     # per-condition heterogeneity summary (may be empty)
     domain: TrainingDomain    # the ranges of the train samples (mgbarcode.domain)
 
@@ -92,7 +92,7 @@ class TrainedPipeline:
                                                                  "number_density_per_A3", "repeat_of"])
         domain = cls._training_domain(catalogue, paths, top_ules["ule_id"].to_numpy(), config)
         thermal = pd.read_parquet(paths["barcodes"]).merge(catalogue, on="sample_id")
-        thermal = thermal[thermal["split"].isin(layout.THERMAL_SPLITS) & ~thermal["zero_barcode"]].reset_index(drop=True)
+        thermal = thermal[thermal["split"].isin(layout.THERMAL_SPLITS)].reset_index(drop=True)
         summary_path = results / layout.HETEROGENEITY_SUMMARY
         summary = pd.read_parquet(summary_path) if summary_path.is_file() else pd.DataFrame()
         threshold = json.loads(paths["threshold"].read_text())["threshold"]
@@ -162,16 +162,16 @@ def assess(path, pipeline, minimize=False, type_elements=None):
         energy, atom_fractions(atoms.get_chemical_symbols()))
     groups = pipeline.top_ules["group"].to_numpy()
     het = config["heterogeneity"]
-    # A barcode entry's counting noise depends on N: the reference and the thermal range come
-    # from thermal samples of this structure's number of atoms only.
-    thermal = pipeline.thermal[pipeline.thermal["n_atoms"] == n_atoms].reset_index(drop=True)
+    # The references and the thermal range come from the thermal samples a sheared sample of
+    # this number of atoms would be compared with.
+    thermal = heterogeneity.reference_pool(pipeline.thermal, n_atoms)
     if len(thermal):
         verdict = heterogeneity.assess_heterogeneity(
             s[0], energy, thermal[pipeline.barcode_columns].to_numpy(), thermal["energy_eV_per_atom"].to_numpy(),
             groups, het["energy_tolerance_eV_per_atom"], het["thermal_range_quantile"], het["min_thermal_references"],
             summary=pipeline.summary if len(pipeline.summary) else None)
     else:
-        sizes = sorted(int(n) for n in pipeline.thermal["n_atoms"].unique())
+        sizes = sorted(int(n) for n in heterogeneity.reference_pool(pipeline.thermal)["n_atoms"].unique())
         verdict = heterogeneity.HeterogeneityVerdict(
             math.nan, math.nan, -1, math.nan, math.nan, 0, None,
             f"no thermal sample of {n_atoms} atoms in the results (their sizes: {sizes}): the counting noise of a "

@@ -178,52 +178,68 @@ def thermal_self_spreads(thermal_barcodes, thermal_energies_eV_per_atom, groups,
     return spreads[0], spreads[1]
 
 
+def reference_pool(thermal, n_atoms=None):
+    """The thermal samples that may be the reference of a sample of ``n_atoms`` atoms: those
+    with a barcode (not flagged ``zero_barcode``, a sample with no atom at any top ULE) and,
+    when ``n_atoms`` is given and ``thermal`` has that column, with its number of atoms.
+
+    A barcode entry s of an N-atom sample carries a multinomial counting noise of about
+    sqrt(s(1 - s)/N): thermal references of another size would add to δs, and to the
+    thermal-against-thermal baseline, a spread that neither shear nor the glass's history made.
+    """
+    keep = ~_zero_flags(thermal)
+    if n_atoms is not None and "n_atoms" in thermal:
+        keep &= thermal["n_atoms"].to_numpy() == n_atoms
+    return thermal[keep].reset_index(drop=True)
+
+
+def reference_window(thermal_energies_eV_per_atom, energy_eV_per_atom, tolerance):
+    """Mask of the thermal samples within ``tolerance`` (eV/atom, inclusive) of an energy: the
+    samples whose mean barcode is the reference at that energy."""
+    return np.abs(np.asarray(thermal_energies_eV_per_atom, dtype=np.float64) - energy_eV_per_atom) <= tolerance
+
+
 def pair_table(mech, thermal, barcode_columns, groups, tolerance, energy_column="energy_eV_per_atom",
                condition_column="shear_T_K"):
     """One row per mechanical sample, in ``mech``'s order: its thermal reference and the barcode
-    contrast (:func:`pairs_at_one_size`), the references taken among the thermal samples with the
-    sample's number of atoms when both tables have ``n_atoms``.  A barcode entry s of an N-atom
-    sample carries a multinomial counting noise of about sqrt(s(1 - s)/N): thermal references of
-    another size would add to δs, and to the thermal-against-thermal baseline, a spread that
-    neither shear nor the glass's history made.
+    contrast (:func:`_pairs_at_one_size`), the references taken from the :func:`reference_pool`
+    of the sample's number of atoms when both tables have ``n_atoms``.
     """
     if "n_atoms" not in mech or "n_atoms" not in thermal:
-        return pairs_at_one_size(mech, thermal, barcode_columns, groups, tolerance, energy_column, condition_column)
+        return _pairs_at_one_size(mech, reference_pool(thermal), barcode_columns, groups, tolerance, energy_column,
+                                  condition_column)
     sizes = mech["n_atoms"].to_numpy()
     parts = []
     for n_atoms in pd.unique(sizes):
         rows = np.flatnonzero(sizes == n_atoms)
-        same_size = thermal[thermal["n_atoms"].to_numpy() == n_atoms]
-        part = pairs_at_one_size(mech.iloc[rows], same_size, barcode_columns, groups, tolerance, energy_column,
-                                 condition_column)
+        part = _pairs_at_one_size(mech.iloc[rows], reference_pool(thermal, n_atoms), barcode_columns, groups,
+                                  tolerance, energy_column, condition_column)
         parts.append(part.set_axis(rows))
     return pd.concat(parts).sort_index().reset_index(drop=True)
 
 
-def pairs_at_one_size(mech, thermal, barcode_columns, groups, tolerance, energy_column="energy_eV_per_atom",
-                      condition_column="shear_T_K"):
+def _pairs_at_one_size(mech, pool, barcode_columns, groups, tolerance, energy_column="energy_eV_per_atom",
+                       condition_column="shear_T_K"):
     """One row per mechanical sample: its thermal reference and the barcode contrast.
 
     ``mech``: ``sample_id``, ``condition_column``, ``energy_column``, its strain statistics
     (those of :data:`mgbarcode.atomic_strain.STRAIN_STATISTIC_COLUMNS` present are carried
     over) and the ``barcode_columns`` (optional ``trajectory_id``, the shear run, and ``n_top``,
-    its atoms at top ULEs, are carried over); ``thermal``: ``sample_id``, ``energy_column`` and
-    the same barcode columns.  The reference is the mean barcode of the thermal samples within
-    ``tolerance`` (``n_reference`` of them; ``thermal_sample_id`` names the nearest).  Rows
-    flagged ``zero_barcode`` (a sample with no atom at any top ULE) take no part: such
-    mechanical samples stay unmatched, such thermal samples are never references.  Unmatched
-    rows keep NaN contrasts.
+    its atoms at top ULEs, are carried over); ``pool``: the :func:`reference_pool`, with
+    ``sample_id``, ``energy_column`` and the same barcode columns.  The reference is the mean
+    barcode of the pool's samples in the :func:`reference_window` (``n_reference`` of them;
+    ``thermal_sample_id`` names the nearest).  Mechanical samples flagged ``zero_barcode`` stay
+    unmatched.  Unmatched rows keep NaN contrasts.
     """
     barcode_columns = list(barcode_columns)
-    usable_thermal = thermal[~_zero_flags(thermal)].reset_index(drop=True)
     zero_mech = _zero_flags(mech)
-    indices, distances = match_thermal_references(mech[energy_column], usable_thermal[energy_column], tolerance)
+    indices, distances = match_thermal_references(mech[energy_column], pool[energy_column], tolerance)
     indices[zero_mech] = -1
     matched = indices >= 0
     mech_energy = mech[energy_column].to_numpy(dtype=np.float64)
-    thermal_energy = usable_thermal[energy_column].to_numpy(dtype=np.float64)
+    thermal_energy = pool[energy_column].to_numpy(dtype=np.float64)
     reference_ids = np.full(len(mech), None, dtype=object)
-    reference_ids[matched] = usable_thermal["sample_id"].to_numpy()[indices[matched]]
+    reference_ids[matched] = pool["sample_id"].to_numpy()[indices[matched]]
     delta_energy = np.full(len(mech), np.nan)
     delta_energy[matched] = mech_energy[matched] - thermal_energy[indices[matched]]
     pairs = pd.DataFrame({
@@ -246,11 +262,11 @@ def pairs_at_one_size(mech, thermal, barcode_columns, groups, tolerance, energy_
                         "excess_std_delta_group1", "excess_std_delta_group2"]
     for column in contrast_columns:
         pairs[column] = np.nan
-    thermal_barcodes = usable_thermal[barcode_columns].to_numpy(dtype=np.float64)
+    thermal_barcodes = pool[barcode_columns].to_numpy(dtype=np.float64)
     mech_barcodes = mech[barcode_columns].to_numpy(dtype=np.float64)
     self_spreads = thermal_self_spreads(thermal_barcodes, thermal_energy, groups, tolerance) if matched.any() else ()
     for row in np.flatnonzero(matched):
-        in_window = np.abs(thermal_energy - mech_energy[row]) <= tolerance
+        in_window = reference_window(thermal_energy, mech_energy[row], tolerance)
         _, contrast = barcode_contrast(thermal_barcodes[in_window].mean(axis=0), mech_barcodes[row], groups)
         pairs.loc[row, "n_reference"] = int(in_window.sum())
         for column in contrast_columns[:4]:
@@ -385,17 +401,18 @@ class ConditionComparison:
 
 def _closest_pairs(pairs, mech, thermal, names, tolerance):
     """Per condition, its matched mechanical sample closest in energy to its reference, beside
-    the reference the contrast uses (the mean barcode of the thermal samples with a barcode
-    within ``tolerance`` of its energy and with its number of atoms, as in :func:`pair_table`);
-    one placeholder of zeros when no sample matched."""
+    the reference the contrast uses (:func:`pair_table`: the mean barcode of the
+    :func:`reference_window` of the :func:`reference_pool` of its number of atoms); one
+    placeholder of zeros when no sample matched."""
     shown = []
     for temperature, rows in pairs[pairs["matched"]].groupby("shear_T_K"):
         closest = rows.loc[rows["delta_energy_eV_per_atom"].abs().idxmin()]
-        s_mech = mech.loc[mech["sample_id"] == closest["sample_id"], names].to_numpy()[0]
-        window = ((thermal["energy_eV_per_atom"] - closest["energy_eV_per_atom"]).abs() <= tolerance) & (
-            thermal["n_atoms"] == mech.loc[mech["sample_id"] == closest["sample_id"], "n_atoms"].iloc[0])
-        s_thermal = thermal.loc[window & ~thermal["zero_barcode"], names].to_numpy().mean(axis=0)
-        shown.append((condition_label(temperature), s_thermal, s_mech, closest["delta_energy_eV_per_atom"]))
+        sample = mech.loc[mech["sample_id"] == closest["sample_id"]]
+        pool = reference_pool(thermal, sample["n_atoms"].iloc[0])
+        window = reference_window(pool["energy_eV_per_atom"], closest["energy_eV_per_atom"], tolerance)
+        s_thermal = pool.loc[window, names].to_numpy().mean(axis=0)
+        shown.append((condition_label(temperature), s_thermal, sample[names].to_numpy()[0],
+                      closest["delta_energy_eV_per_atom"]))
     if not shown:
         log.warning("no mechanical sample has a thermal reference within %.4f eV/atom", tolerance)
         shown = [("no matched pair", np.zeros(len(names)), np.zeros(len(names)), np.nan)]
@@ -508,11 +525,11 @@ def assess_heterogeneity(barcode, energy_eV_per_atom, thermal_barcodes, thermal_
         return HeterogeneityVerdict(np.nan, np.nan, -1, distance, np.nan, 0, None,
                                     f"no thermal reference within {tolerance} eV/atom of {energy_eV_per_atom:.4f} "
                                     f"eV/atom (nearest {distance:.4f} away): heterogeneity cannot be assessed")
-    window = np.abs(thermal_energies - energy_eV_per_atom) <= tolerance
+    window = reference_window(thermal_energies, energy_eV_per_atom, tolerance)
     _, contrast = barcode_contrast(thermal_barcodes[window].mean(axis=0), barcode, groups)
     spread, spread_group1 = float(contrast["std_delta_group2"][0]), float(contrast["std_delta_group1"][0])
     # The partners of a window sample lie within 2 tolerances of this energy.
-    near = np.abs(thermal_energies - energy_eV_per_atom) <= 2 * tolerance
+    near = reference_window(thermal_energies, energy_eV_per_atom, 2 * tolerance)
     _, near_spreads = thermal_self_spreads(thermal_barcodes[near], thermal_energies[near], groups, tolerance)
     thermal_spreads = _finite(near_spreads[window[near]])
     n_window = int(window.sum())
