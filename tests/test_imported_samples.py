@@ -6,6 +6,7 @@ import copy
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -177,6 +178,14 @@ def test_the_tiny_runs_own_structures_brought_back_give_the_same_dictionary_and_
     targets = [str(results / "samples.parquet"), str(results / "encoding" / "fractions.parquet")]
     done = subprocess.run(command + targets, cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-4000:]
+    # md.engine (where LAMMPS runs) changes only the order of the force sums: changing it re-runs
+    # no job, the imported histories' included.
+    engine = folder / "engine.yaml"
+    engine.write_text(yaml.safe_dump({"md": {"engine": str(Path(sys.executable).parent / "lmp")}}))
+    replan = subprocess.run(command[:7] + [str(engine)] + command[7:] + ["-n"] + targets, cwd=REPO,
+                            capture_output=True, text=True)
+    assert replan.returncode == 0, replan.stderr[-3000:]
+    assert "Nothing to be done" in replan.stdout + replan.stderr, replan.stdout[-3000:]
 
     original = pd.read_parquet(tiny_results / "samples.parquet").set_index("sample_id")
     imported = pd.read_parquet(results / "samples.parquet").set_index("sample_id")

@@ -40,8 +40,9 @@ BATCHES = trajectory_batches({layout.THERMAL_BATCH_KIND: ALL_THERMAL_IDS, layout
 FEATURE_TABLES = {features: result(path) for features, path in layout.FEATURE_TABLES.items()}
 
 
-# The MD settings of a history job.  md.engine (where LAMMPS runs) is read by the script from the
-# config: like threads, it changes only the order of the force sums, so changing it re-runs nothing.
+# The MD settings of a history job (thermal, sheared or imported).  md.engine (where LAMMPS
+# runs) is read by the script from the config: like threads, it changes only the order of the
+# force sums, so changing it re-runs nothing.
 MD_PARAMS = {key: value for key, value in config["md"].items() if key != "engine"}
 
 

@@ -15,7 +15,7 @@ rule imported_trajectory:
         trajectory=one_of(IMPORTED_IDS),
     params:
         trajectory=imported_param,
-        md=config["md"],
+        md=MD_PARAMS,
         potential=config["potential"],
         imported=config["imported"],
         heterogeneity=config["heterogeneity"],
