@@ -210,6 +210,19 @@ def test_references_have_the_mechanical_samples_number_of_atoms():
     assert not het.pair_table(mech, small, columns, groups, 0.001)["matched"][mech["n_atoms"] == 3000].any()
 
 
+def test_the_reference_pool_and_window():
+    # The one statement of which thermal samples may be a reference: a barcode, the size asked.
+    thermal = pd.DataFrame({"sample_id": ["a", "b", "c", "d"], "n_atoms": [500, 500, 3000, 500],
+                            "zero_barcode": [False, True, False, False],
+                            "energy_eV_per_atom": [-4.300, -4.300, -4.300, -4.302]})
+    assert het.reference_pool(thermal, 500)["sample_id"].tolist() == ["a", "d"]
+    assert het.reference_pool(thermal)["sample_id"].tolist() == ["a", "c", "d"]
+    assert het.reference_pool(thermal.drop(columns="zero_barcode"), 3000)["sample_id"].tolist() == ["c"]
+    # The window is inclusive: a sample exactly at the tolerance belongs to it (values exact in binary).
+    window = het.reference_window([-4.0, -4.5, -4.625], -4.25, 0.25)
+    assert window.tolist() == [True, True, False]
+
+
 def test_verdict_separates_a_heterogeneous_structure_from_a_thermal_one():
     thermal, mech, columns, groups = synthetic_samples()
     thermal_barcodes = thermal[columns].to_numpy()
