@@ -94,8 +94,17 @@ def env_pip(path):
     return next(item["pip"] for item in env["dependencies"] if isinstance(item, dict))
 
 
+# The order every rule states its directives in (a rule leaves out those it does not need).
+DIRECTIVE_ORDER = ("input", "output", "log", "benchmark", "wildcard_constraints", "params", "group", "threads",
+                   "resources", "conda", "script")
+
+
 @pytest.mark.parametrize("rule, block", sorted(rule_blocks().items()))
 def test_rule_has_log_resources_env_and_a_matching_env_file(rule, block):
+    directives = re.findall(r"^    (\w+):", block, flags=re.M)
+    assert set(directives) <= set(DIRECTIVE_ORDER), f"rule {rule}: a directive outside {DIRECTIVE_ORDER}"
+    assert directives == sorted(directives, key=DIRECTIVE_ORDER.index), \
+        f"rule {rule}: directives {directives} are not in the order {DIRECTIVE_ORDER}"
     assert "    log:" in block, f"rule {rule} lacks log:"
     if rule in HEAVY_RULES:
         assert "    benchmark:" in block, f"heavy rule {rule} lacks a benchmark"

@@ -30,7 +30,6 @@ rule sample_catalogue:
         result(layout.CATALOGUE),
     log:
         result(layout.log_file("sample_catalogue")),
-    params:
     threads: config_threads
     resources:
         **CONFIG_RESOURCES,
