@@ -46,6 +46,12 @@ FEATURE_TABLES = {features: result(path) for features, path in layout.FEATURE_TA
 MD_PARAMS = {key: value for key, value in config["md"].items() if key != "engine"}
 
 
+def history_params(trajectory, **settings):
+    """The params of a history job: its ``trajectory`` (an input function giving the history's
+    plan), the MD settings and the potential, then the job's own ``settings``."""
+    return {"trajectory": trajectory, "md": MD_PARAMS, "potential": config["potential"], **settings}
+
+
 def history_outputs():
     """The outputs of a history job (thermal, sheared or imported): its catalogue rows and the
     folder of its inherent structures."""

@@ -14,10 +14,7 @@ rule shear_trajectory:
     wildcard_constraints:
         trajectory=one_of(MECH_IDS),
     params:
-        trajectory=shear_param,
-        md=MD_PARAMS,
-        potential=config["potential"],
-        heterogeneity=config["heterogeneity"],
+        **history_params(shear_param, heterogeneity=config["heterogeneity"]),
     threads: config_threads
     resources:
         **CONFIG_RESOURCES,

@@ -14,11 +14,7 @@ rule imported_trajectory:
     wildcard_constraints:
         trajectory=one_of(IMPORTED_IDS),
     params:
-        trajectory=imported_param,
-        md=MD_PARAMS,
-        potential=config["potential"],
-        imported=config["imported"],
-        heterogeneity=config["heterogeneity"],
+        **history_params(imported_param, imported=config["imported"], heterogeneity=config["heterogeneity"]),
     threads: config_threads
     resources:
         **CONFIG_RESOURCES,

@@ -11,9 +11,7 @@ rule thermal_trajectory:
     wildcard_constraints:
         trajectory=one_of(THERMAL_IDS),
     params:
-        trajectory=trajectory_param,
-        md=MD_PARAMS,
-        potential=config["potential"],
+        **history_params(trajectory_param),
     threads: config_threads
     resources:
         **CONFIG_RESOURCES,
