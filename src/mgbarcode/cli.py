@@ -4,9 +4,9 @@
 configured potential exists and is usable and that the LAMMPS module loads; says how to fix it
 if not.
 
-``mgbarcode assess STRUCTURE … [--results DIR] [--minimize] [--types Cu,Zr] [--output F]``:
-barcode, predicted IS energy, thermal reference and heterogeneity verdict of each structure
-(extended XYZ, LAMMPS data or dump), from a finished results folder.
+``mgbarcode assess STRUCTURE … [--configfile F …] [--results DIR] [--minimize] [--types Cu,Zr]
+[--output F]``: barcode, predicted IS energy, thermal reference and heterogeneity verdict of
+each structure (extended XYZ, LAMMPS data or dump), from a finished results folder.
 
 ``mgbarcode report RESULTS [--nve-drift JSON] [--glass-transition JSON] [--note TEXT]
 [--output F]``: the page of a finished run: its glasses (energies against the noise floor,

