@@ -32,6 +32,9 @@ include: "workflow/rules/model.smk"
 include: "workflow/rules/heterogeneity.smk"
 
 
+check_resource_rules({rule.name for rule in workflow.rules})
+
+
 localrules:
     all,
 

@@ -105,6 +105,15 @@ def test_snakemake_refuses_a_bad_config_before_running(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_a_resources_entry_must_name_a_rule(tmp_path):
+    misspelt = tmp_path / "misspelt.yaml"
+    misspelt.write_text(yaml.safe_dump({"resources": {"energy_modle": {"threads": 2}}}))
+    completed = run_snakemake(tmp_path / "results", "-n", extra=["--configfile", str(misspelt)], check=False)
+    assert completed.returncode != 0
+    assert "resources.energy_modle: names no rule of the workflow" in completed.stdout + completed.stderr
+    assert "energy_model" in completed.stdout + completed.stderr
+
+
 def test_rate_labels_are_filename_safe():
     assert histories.rate_label(5e14) == "5e14"
     assert histories.rate_label(2.5e13) == "2.5e13"

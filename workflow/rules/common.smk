@@ -4,6 +4,7 @@ import re
 import mgbarcode.config as mgb_config
 from mgbarcode import imported_samples
 from mgbarcode import results_layout as layout
+from mgbarcode.errors import InputError
 from mgbarcode.histories import (shear_trajectories, shear_trajectory_by_id, thermal_trajectories, trajectory_batches,
                                  trajectory_by_id)
 
@@ -83,6 +84,14 @@ def resources_for(rule_name):
     spec = dict(config["resources"]["default"])
     spec.update(config["resources"].get(rule_name, {}))
     return spec
+
+
+def check_resource_rules(rule_names):
+    """Refuse a config.resources entry that names no rule: it would be ignored, silently."""
+    for name in config["resources"]:
+        if name != "default" and name not in rule_names:
+            raise InputError(CONFIG_SOURCE, f"resources.{name}", "names no rule of the workflow",
+                             f"use default or one of {', '.join(sorted(rule_names))}")
 
 
 # The threads and resources of every rule, all written the same way (`threads: config_threads`,
