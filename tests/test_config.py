@@ -1,5 +1,7 @@
 """The config is checked before anything runs; each error names the key and the fix."""
 
+import re
+
 import pytest
 import yaml
 
@@ -161,3 +163,53 @@ def test_check_setup_reads_the_snakemake_command_line_it_precedes(capsys, tmp_pa
                      f"potential={{file: {missing}}}"]) == 1
     message = capsys.readouterr().err
     assert f"{missing}: potential.file: file not found" in message
+
+
+def documented_keys(readme_text):
+    """{key path or 'section.*': the row's text} from config/README.md's table: a first cell
+    lists `a.b`, then `.c` (a sibling of the previous key) or `a.{b,c}`."""
+    rows = {}
+    for line in readme_text.splitlines():
+        if not line.startswith("| `"):
+            continue
+        first, text = line.split(" | ", 1)
+        previous = None
+        for name in re.findall(r"`([^`]+)`", first):
+            if name.startswith("."):
+                if previous is None:
+                    continue
+                name = previous.rsplit(".", 1)[0] + name
+            elif "." not in name and previous is not None:
+                continue  # a value named in the cell, such as (`npt`/`nvt`)
+            group = re.fullmatch(r"(.*)\{(.*)\}", name)
+            for full in ([group.group(1) + member for member in group.group(2).split(",")] if group else [name]):
+                rows[full] = text
+            previous = name
+    return rows
+
+
+def test_every_config_key_is_described_in_config_readme(default_config):
+    rows = documented_keys((REPO / "config" / "README.md").read_text())
+
+    def leaves(node, path):
+        for key, value in node.items():
+            full = f"{path}.{key}" if path else key
+            if full == "resources":
+                yield "resources.<rule>"
+            elif full in ("alloy.composition", "kernels.radii_A"):  # maps by element, described as a whole
+                yield full
+            elif isinstance(value, dict) and value:
+                yield from leaves(value, full)
+            else:
+                yield full
+
+    undescribed = []
+    for key in leaves(default_config, ""):
+        parts = key.split(".")
+        ancestors = [".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+        # A key is described by its own row, or named in the row of a section that holds it.
+        described = key in rows or any(f"`{parts[-1]}`" in rows.get(name, "") + rows.get(f"{name}.*", "")
+                                       for name in ancestors)
+        if not described:
+            undescribed.append(key)
+    assert not undescribed, f"config/README.md describes no row for {undescribed}"
