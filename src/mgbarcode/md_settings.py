@@ -60,3 +60,12 @@ class MDSettings:
 def md_settings(config):
     """The :class:`MDSettings` of a validated config."""
     return MDSettings.from_config(config["md"])
+
+
+def history_job_settings(md_params, config):
+    """The :class:`MDSettings` of a history job and the engine that runs it: the job's ``md``
+    params (its rule leaves ``md.engine`` out, so that changing it re-runs nothing: like the
+    thread count it changes only the order of the force sums) with the run ``config``'s
+    ``md.engine``."""
+    settings = MDSettings.from_config({**md_params, "engine": config["md"].get("engine", lammps_engine.PYTHON_MODULE)})
+    return settings, lammps_engine.for_setting(settings.engine)

@@ -27,7 +27,7 @@ from . import lammps_engine, md, provenance
 from .basins import repeated_basins
 from .errors import InputError
 from .histories import LadderTrajectory
-from .md_settings import MDSettings
+from .md_settings import history_job_settings
 from .relaxation import relaxation_time, self_intermediate_scattering, unwrap
 from .results_layout import structure_file
 
@@ -410,17 +410,14 @@ def make_thermal_trajectory(trajectory, md_config, potential_config, table_path,
     """The thermal_trajectory job: run one thermal history (:func:`run_history`) and write its
     inherent structures and table (:func:`write_trajectory`).
 
-    ``md_config``: the ``md`` config section without ``engine``; the engine (where LAMMPS runs)
-    is read from the run's ``config``: like the thread count it changes only the order of the
-    force sums, so it is not among the job's parameters and changing it re-runs nothing.
-    ``config`` also gives the provenance record."""
+    ``md_config``: the ``md`` config section without ``engine``, which is read from the run's
+    ``config`` (:func:`mgbarcode.md_settings.history_job_settings`); ``config`` also gives the
+    provenance record."""
     potential = md.Potential.from_config(potential_config)
     potential_sha256 = potential.check(required_elements=trajectory.composition)
     log.info("trajectory %s (%s protocol): %d atoms, seed %d", trajectory.trajectory_id, trajectory.PROTOCOL,
              trajectory.n_atoms, trajectory.seed)
-    engine_setting = config["md"].get("engine", lammps_engine.PYTHON_MODULE)
-    settings = MDSettings.from_config({**md_config, "engine": engine_setting})
-    engine = lammps_engine.for_setting(settings.engine)
+    settings, engine = history_job_settings(md_config, config)
     structures = run_history(trajectory, settings, potential, log_file=log_file, threads=threads, engine=engine)
     write_trajectory(structures, trajectory, table_path=table_path, structure_dir=structure_dir,
                      potential_sha256=potential_sha256, repeat_tolerances=settings.repeats,

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from . import lammps_engine, md, provenance
 from .atomic_strain import STRAIN_STATISTIC_COLUMNS, annotate_strains
-from .md_settings import MDSettings
+from .md_settings import history_job_settings
 from .results_layout import structure_file
 from .samples import (InherentStructure, drop_state_commands, engine_of, is_read, md_state, md_state_commands,
                       restore_state_commands, save_state_commands, write_trajectory)
@@ -149,11 +149,9 @@ def make_shear_trajectory(trajectory, source_structures, md_config, potential_co
     with their strains and table (:func:`mgbarcode.samples.write_trajectory`).
 
     ``md_config``: the ``md`` config section without ``engine``; the engine is read from the
-    run's ``config`` (as in :func:`mgbarcode.samples.make_thermal_trajectory`), which also gives
-    the provenance record."""
-    engine_setting = config["md"].get("engine", lammps_engine.PYTHON_MODULE)
-    settings = MDSettings.from_config({**md_config, "engine": engine_setting})
-    engine = lammps_engine.for_setting(settings.engine)
+    run's ``config`` (:func:`mgbarcode.md_settings.history_job_settings`), which also gives the
+    provenance record."""
+    settings, engine = history_job_settings(md_config, config)
     potential = md.Potential.from_config(potential_config)
     potential_sha256 = potential.check()
     # pandas and pyarrow (io) load here, not with the module: the workflow imports it to plan
