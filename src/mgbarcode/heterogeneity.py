@@ -199,6 +199,17 @@ def reference_window(thermal_energies_eV_per_atom, energy_eV_per_atom, tolerance
     return np.abs(np.asarray(thermal_energies_eV_per_atom, dtype=np.float64) - energy_eV_per_atom) <= tolerance
 
 
+def contrast_with_reference(barcode, energy_eV_per_atom, thermal_barcodes, thermal_energies_eV_per_atom, groups,
+                            tolerance):
+    """A barcode against its thermal reference at its energy: the mean barcode of the
+    :func:`reference_window` of thermal samples (``thermal_barcodes`` [n, K], from the
+    :func:`reference_pool`).  Returns ``(window, contrast)``: the window's mask and the one-row
+    :func:`barcode_contrast` table."""
+    window = reference_window(thermal_energies_eV_per_atom, energy_eV_per_atom, tolerance)
+    _, contrast = barcode_contrast(thermal_barcodes[window].mean(axis=0), barcode, groups)
+    return window, contrast
+
+
 def pair_table(mech, thermal, barcode_columns, groups, tolerance, energy_column="energy_eV_per_atom",
                condition_column="shear_T_K"):
     """One row per mechanical sample, in ``mech``'s order: its thermal reference and the barcode
@@ -266,8 +277,8 @@ def _pairs_at_one_size(mech, pool, barcode_columns, groups, tolerance, energy_co
     mech_barcodes = mech[barcode_columns].to_numpy(dtype=np.float64)
     self_spreads = thermal_self_spreads(thermal_barcodes, thermal_energy, groups, tolerance) if matched.any() else ()
     for row in np.flatnonzero(matched):
-        in_window = reference_window(thermal_energy, mech_energy[row], tolerance)
-        _, contrast = barcode_contrast(thermal_barcodes[in_window].mean(axis=0), mech_barcodes[row], groups)
+        in_window, contrast = contrast_with_reference(mech_barcodes[row], mech_energy[row], thermal_barcodes,
+                                                      thermal_energy, groups, tolerance)
         pairs.loc[row, "n_reference"] = int(in_window.sum())
         for column in contrast_columns[:4]:
             pairs.loc[row, column] = contrast[column][0]
@@ -525,8 +536,8 @@ def assess_heterogeneity(barcode, energy_eV_per_atom, thermal_barcodes, thermal_
         return HeterogeneityVerdict(np.nan, np.nan, -1, distance, np.nan, 0, None,
                                     f"no thermal reference within {tolerance} eV/atom of {energy_eV_per_atom:.4f} "
                                     f"eV/atom (nearest {distance:.4f} away): heterogeneity cannot be assessed")
-    window = reference_window(thermal_energies, energy_eV_per_atom, tolerance)
-    _, contrast = barcode_contrast(thermal_barcodes[window].mean(axis=0), barcode, groups)
+    window, contrast = contrast_with_reference(barcode, energy_eV_per_atom, thermal_barcodes, thermal_energies, groups,
+                                               tolerance)
     spread, spread_group1 = float(contrast["std_delta_group2"][0]), float(contrast["std_delta_group1"][0])
     # The partners of a window sample lie within 2 tolerances of this energy.
     near = reference_window(thermal_energies, energy_eV_per_atom, 2 * tolerance)
