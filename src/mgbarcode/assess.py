@@ -95,7 +95,7 @@ class TrainedPipeline:
         thermal = thermal[thermal["split"].isin(layout.THERMAL_SPLITS)].reset_index(drop=True)
         summary_path = results / layout.HETEROGENEITY_SUMMARY
         summary = pd.read_parquet(summary_path) if summary_path.is_file() else pd.DataFrame()
-        threshold = json.loads(paths["threshold"].read_text())["threshold"]
+        threshold = leader_dictionary.read_threshold(paths["threshold"])
         ule_energies = pd.read_parquet(paths["ule_energies"]).sort_values("ule_id").reset_index(drop=True)
         return cls(results, config, dictionary, threshold, top_ules, fractions_model, barcode_model, ule_energies,
                    thermal, summary, domain)
