@@ -44,6 +44,12 @@ _STRAIN_ROUND_OFF = 1e-9
 # Thermal histories
 
 
+def sample_id(trajectory_id, number):
+    """The id of a history's ``number``-th sample (0-based), in the order it was taken:
+    ``train_q1e13_r00_0003``."""
+    return f"{trajectory_id}_{number:04d}"
+
+
 def rate_label(rate_K_per_s):
     """Compact, filename-safe label of a cooling rate: 5e14, 2.5e13."""
     mantissa, exponent = f"{rate_K_per_s:.6e}".split("e")
@@ -105,7 +111,7 @@ class ThermalTrajectory:
         plan = [(f"{self.trajectory_id}_0000", "quench", math.nan, 0.0)]
         for temperature in self.anneal_temperatures_K:
             for k in range(1, self.n_snapshots() + 1):
-                plan.append((f"{self.trajectory_id}_{len(plan):04d}", "anneal", float(temperature),
+                plan.append((sample_id(self.trajectory_id, len(plan)), "anneal", float(temperature),
                              k * self.snapshot_interval_ps))
         return plan
 
@@ -159,7 +165,7 @@ class LadderTrajectory:
         plan = []
         for temperature, t_eq, interval in self.levels():
             for k in range(1, self.snapshots_per_level + 1):
-                plan.append((f"{self.trajectory_id}_{len(plan):04d}", self.PROTOCOL, float(temperature),
+                plan.append((sample_id(self.trajectory_id, len(plan)), self.PROTOCOL, float(temperature),
                              t_eq + k * interval))
         return plan
 
@@ -266,7 +272,7 @@ class ShearTrajectory:
         plan, done = [], 0
         for number, k in enumerate(self.snapshot_indices()):
             target = int(round(k * self.snapshot_strain_interval * steps_per_strain))
-            plan.append((f"{self.trajectory_id}_{number:04d}", target / steps_per_strain, target - done))
+            plan.append((sample_id(self.trajectory_id, number), target / steps_per_strain, target - done))
             done = target
         return plan
 

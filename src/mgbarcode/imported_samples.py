@@ -36,6 +36,7 @@ import numpy as np
 from . import md, provenance, structures
 from .atomic_strain import annotate_strains
 from .errors import InputError
+from .histories import sample_id
 from .results_layout import MECH_SPLIT, THERMAL_SPLITS
 from .samples import InherentStructure, write_trajectory
 from .shear import CATALOGUE_EXTRA_COLUMNS as SHEAR_COLUMNS
@@ -209,7 +210,7 @@ def read_table(table_path, reserved_ids=()):
                 raise InputError(path, f"history '{trajectory_id}', column 'strain'", "a strain occurs twice",
                                  "give each sheared IS of a history its own strain")
             rows = sorted(rows, key=lambda r: r[3]["strain"])
-        samples = tuple(ImportedSample(f"{trajectory_id}_{k:04d}", structure, energy, minimize, **extra)
+        samples = tuple(ImportedSample(sample_id(trajectory_id, k), structure, energy, minimize, **extra)
                         for k, (structure, energy, minimize, extra) in enumerate(rows))
         result.append(ImportedTrajectory(trajectory_id, entry["split"], samples, entry["reference"]))
     return result
