@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mgbarcode import config as config_module
 from mgbarcode import descriptors
 from mgbarcode import results_layout as layout
 from mgbarcode.cli import merged_config
@@ -72,7 +73,7 @@ def limit_blas_threads(n_threads, config, rule):
     from threadpoolctl import threadpool_info, threadpool_limits
 
     if n_threads is None:
-        n_threads = {**config["resources"]["default"], **config["resources"].get(rule, {})}["threads"]
+        n_threads = config_module.resources_for(config, rule)["threads"]
     threadpool_limits(limits=n_threads, user_api="blas")
     threads = sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
     return f"BLAS threads: {', '.join(map(str, threads)) or '?'}"

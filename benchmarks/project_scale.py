@@ -32,25 +32,10 @@ import numpy as np
 import pandas as pd
 
 from mgbarcode import config as config_module
-from mgbarcode import descriptors, histories, md, planning, samples, shear
+from mgbarcode import descriptors, disk_footprint, histories, md, samples, shear
 from mgbarcode.md_settings import md_settings
 from mgbarcode.cli import merged_config
 from mgbarcode.results_layout import CATALOGUE, MECH_SPLIT, TRAIN_SPLIT
-
-
-SOAP_DISK = "SOAP (float32 Parquet)"
-# Rates do not enter the disk projection; planning.projection needs some to run.
-UNIT_RATES = {"md_atom_steps_per_s": 1.0, "minimised_atoms_per_s": 1.0, "soap_atoms_per_s": 1.0,
-              "gemm_flops_per_s": 1.0}
-
-
-def disk_footprint(disk, soap_store):
-    """The projected disk (GB per item) of the configured SOAP mode: with ``soap.store`` false no
-    SOAP is written (the jobs that read it compute it from the structures), so its entry is 0."""
-    if soap_store:
-        return dict(disk)
-    return {("SOAP (none: soap.store false)" if name == SOAP_DISK else name): (0.0 if name == SOAP_DISK else gb)
-            for name, gb in disk.items()}
 
 
 def print_disk(disk):
@@ -195,7 +180,7 @@ def measure_unit_costs(before, after, probe_atoms, probe_steps):
     (shear_rate, sheared_is_rate), shear_peak = in_fresh_process(
         probe_shear, before, glass, probe_steps, shear_K, shear_config["strain_rate_per_ps"])
     largest = max(spec["n_atoms"] for profile in (before, after) for spec in profile["thermal"]["splits"].values())
-    n_ules = max(profile["ules"]["target_size"] or 5000 for profile in (before, after))
+    n_ules = max(disk_footprint.dictionary_size(profile["ules"]) for profile in (before, after))
     batch = max(profile["ules"]["batch_size"] for profile in (before, after))
     (soap_rate, soap_peak, flops), encoding_peak = in_fresh_process(
         probe_soap_and_encoding, before, glass, largest, n_ules, batch)
@@ -282,8 +267,7 @@ def makespan_hours(job_core_seconds, threads, nodes, cores_per_node):
 
 
 def _threads(config, rule):
-    resources = config.get("resources", {})
-    return resources.get(rule, resources.get("default", {})).get("threads", 1)
+    return config_module.resources_for(config, rule)["threads"]
 
 
 def _batches(items, size):
@@ -336,8 +320,8 @@ def project_profile(config, costs, tau, decorrelation_strain, nodes, cores_per_n
     shear_is = sum(shear_jobs) - shear_md
     shear_memory = peak["shear"] + (max(mech[0], 1) / max(len(shear_jobs), 1) + 1) * shear_n * held / GB
     # SOAP, dictionary and encoding: every IS's environments (sheared ones included), per job batch.
-    n_features = planning.soap_length(config["soap"])
-    n_ules = config["ules"]["target_size"] or 5000
+    n_features = disk_footprint.soap_length(config["soap"])
+    n_ules = disk_footprint.dictionary_size(config["ules"])
     gemm_seconds_per_env = 2.0 * n_features * n_ules / costs["gemm_flops_per_s"]
     per_job = config["jobs"]["trajectories_per_job"]
     environments = [len(t.sample_plan()) * t.n_atoms for t in histories.thermal_trajectories(config)]
@@ -345,10 +329,9 @@ def project_profile(config, costs, tau, decorrelation_strain, nodes, cores_per_n
     batches = [sum(batch) for batch in _batches(environments, per_job) + _batches(mech_environments, per_job)]
     train_environments = sum(len(t.sample_plan()) * t.n_atoms for t in histories.thermal_trajectories(config)
                              if t.split == TRAIN_SPLIT)
-    _, _, disk = planning.projection(config, UNIT_RATES)
-    disk = disk_footprint(disk, config["soap"]["store"])
+    _, disk = disk_footprint.projection(config)
     soap_disk = sum(gb for name, gb in disk.items() if name.startswith("SOAP"))
-    mech_disk = mech[0] * shear_n * planning.EXTXYZ_BYTES_PER_ATOM / GB
+    mech_disk = mech[0] * shear_n * disk_footprint.EXTXYZ_BYTES_PER_ATOM / GB
     stage = {}
 
     def add(name, jobs, threads, core_seconds, wall_jobs, disk_gb, memory_gb):
@@ -523,10 +506,10 @@ def main():
     config = merged_config(args.config)
     config_module.validate(config)
     if args.disk_only:
-        work, _, disk = planning.projection(config, UNIT_RATES)
+        work, disk = disk_footprint.projection(config)
         print(f"profile {' + '.join(args.config)}: {sum(work.environments.values()):.3g} environments x "
               f"{work.n_features} features, soap.store {config['soap']['store']}")
-        print_disk(disk_footprint(disk, config["soap"]["store"]))
+        print_disk(disk)
         return
     after = merged_config(args.after)
     config_module.validate(after)

@@ -18,6 +18,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "config" / "schema.yaml"
 
 
+def resources_for(config, rule_name):
+    """Threads, memory (MB) and wall time (min) of the jobs of ``rule_name``: its entry of
+    ``resources`` over ``default``, key by key.  The rules and the benchmarks read them here."""
+    return {**config["resources"]["default"], **config["resources"].get(rule_name, {})}
+
+
 def load(path):
     """Read a YAML config file and validate it; returns the dict."""
     path = Path(path)

@@ -80,10 +80,8 @@ def one_of(ids):
 
 
 def resources_for(rule_name):
-    """Threads, memory (MB) and wall time (min) of the named job type (config.resources, over default)."""
-    spec = dict(config["resources"]["default"])
-    spec.update(config["resources"].get(rule_name, {}))
-    return spec
+    """Threads, memory (MB) and wall time (min) of the named rule's jobs (mgbarcode.config.resources_for)."""
+    return mgb_config.resources_for(config, rule_name)
 
 
 def check_resource_rules(rule_names):
