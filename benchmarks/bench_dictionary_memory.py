@@ -27,7 +27,7 @@ import numpy as np
 
 from bench_soap import machine_note, random_structures
 from mgbarcode import descriptors
-from mgbarcode.cli import merged_config
+from mgbarcode.config import merged_config
 
 TARGET_GROWTH = 0.10
 

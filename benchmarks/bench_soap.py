@@ -18,7 +18,7 @@ import numpy as np
 from mgbarcode import config as config_module
 from mgbarcode import descriptors
 from mgbarcode import results_layout as layout
-from mgbarcode.cli import merged_config
+from mgbarcode.config import merged_config
 
 TARGET_RATIO = 0.9
 

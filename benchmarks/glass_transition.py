@@ -24,7 +24,7 @@ import numpy as np
 
 from mgbarcode import config as config_module
 from mgbarcode import histories, md, samples
-from mgbarcode.cli import merged_config
+from mgbarcode.config import merged_config
 from mgbarcode.md_settings import md_settings
 from mgbarcode.results_layout import TRAIN_SPLIT
 

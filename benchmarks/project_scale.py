@@ -34,7 +34,7 @@ import pandas as pd
 from mgbarcode import config as config_module
 from mgbarcode import descriptors, disk_footprint, histories, md, samples, shear
 from mgbarcode.md_settings import md_settings
-from mgbarcode.cli import merged_config
+from mgbarcode.config import merged_config
 from mgbarcode.results_layout import CATALOGUE, MECH_SPLIT, TRAIN_SPLIT
 
 

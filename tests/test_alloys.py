@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mgbarcode import cli, provenance
+from mgbarcode import provenance
 from mgbarcode import config as config_module
 from tests.conftest import (REPO, SHENG_POTENTIAL, TINY_PROFILE, ase_eam_energy_check,
                             run_snakemake_overlay)
@@ -42,7 +42,7 @@ def run_alloy(tmp_path, overlay_file, targets, potential_file=None):
     derived.write_text(yaml.safe_dump(overlay))
     results = tmp_path / "results"
     run_snakemake_overlay(results, derived, *(str(results / target) for target in targets))
-    return results, config_module.validate(cli.merged_config([TINY_PROFILE, derived]))
+    return results, config_module.validate(config_module.merged_config([TINY_PROFILE, derived]))
 
 
 def check_alloy_run(results, config, targets, formula_100):

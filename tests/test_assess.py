@@ -13,7 +13,7 @@ from ase.build import bulk
 from ase.io import read, write
 
 from mgbarcode.assess import TrainedPipeline, assess
-from mgbarcode.cli import merged_config
+from mgbarcode.config import merged_config
 from mgbarcode.errors import InputError
 from tests.conftest import REPO, TINY_PROFILE
 

@@ -91,7 +91,7 @@ def test_the_header_order_of_sheng_s_eam_alloy_file_is_checked(config):
 def test_an_overlay_profile_for_another_alloy_drops_the_default_elements():
     """Profiles merge key by key, so tests/data/tiny_coal.yaml removes Cu and Zr by null; the
     merged config is Co-Al alone, with every element check passed."""
-    merged = cli.merged_config([REPO / "tests" / "data" / "tiny.yaml", REPO / "tests" / "data" / "tiny_coal.yaml"])
+    merged = config_module.merged_config([REPO / "tests" / "data" / "tiny.yaml", REPO / "tests" / "data" / "tiny_coal.yaml"])
     config_module.validate(merged)
     assert merged["alloy"]["composition"] == {"Co": 0.5, "Al": 0.5}
     counts = [t.species_counts() for t in histories.thermal_trajectories(merged)]

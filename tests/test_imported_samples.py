@@ -16,7 +16,7 @@ from ase.build import bulk
 from ase.io import write
 
 from mgbarcode import imported_samples
-from mgbarcode.cli import merged_config
+from mgbarcode.config import merged_config
 from mgbarcode.errors import InputError
 from mgbarcode.histories import thermal_trajectories
 from mgbarcode.io import read_structure

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mgbarcode.cli import merged_config
+from mgbarcode.config import merged_config
 from tests.conftest import REPO
 
 PIP_NAME = {"yaml": "pyyaml", "sklearn": "scikit-learn"}

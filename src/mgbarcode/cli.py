@@ -23,30 +23,6 @@ from .errors import InputError
 # another's (assess loads the descriptors and models; report only reads tables).
 
 
-def merged_config(configfiles, overrides=()):
-    """config/config.yaml updated by each ``--configfile`` in turn, then by each ``--config``
-    ``KEY=VALUE`` (VALUE read as YAML), as Snakemake merges them."""
-    import yaml
-
-    from .config import REPO_ROOT
-
-    def update(base, override):
-        for key, value in override.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                update(base[key], value)
-            else:
-                base[key] = value
-        return base
-
-    config = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
-    for path in configfiles:
-        update(config, yaml.safe_load(open(path)) or {})
-    for item in overrides:
-        key, value = item.split("=", 1)
-        update(config, {key: yaml.safe_load(value)})
-    return config
-
-
 def check_setup(argv):
     """Exit status 0 if the potential and LAMMPS are usable, 1 with instructions if not.
 
@@ -61,7 +37,7 @@ def check_setup(argv):
 
     overrides = [item for item in known.config if "=" in item]
     try:
-        config = merged_config(known.configfile, overrides)
+        config = config_module.merged_config(known.configfile, overrides)
         config_module.validate(config, source=" + ".join(["config/config.yaml", *known.configfile]
                                                           + [f"--config {item}" for item in overrides]))
         potential = md.Potential.from_config(config["potential"])
@@ -101,7 +77,7 @@ def assess(argv):
     from .io import write_text
 
     try:
-        config = merged_config(args.configfile)
+        config = config_module.merged_config(args.configfile)
         config_module.validate(config, source=" + ".join(["config/config.yaml", *args.configfile]))
         pipeline = assess_module.TrainedPipeline.load(args.results or config["results_dir"], config)
         type_elements = args.types.split(",") if args.types else None

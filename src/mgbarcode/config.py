@@ -24,16 +24,42 @@ def resources_for(config, rule_name):
     return {**config["resources"]["default"], **config["resources"].get(rule_name, {})}
 
 
-def load(path):
-    """Read a YAML config file and validate it; returns the dict."""
+def _read_yaml(path):
     path = Path(path)
     try:
-        config = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
         raise InputError(path, "(file)", "config file not found", "pass an existing --configfile")
     except yaml.YAMLError as error:
         raise InputError(path, "(YAML syntax)", str(error).replace("\n", " "), "fix the YAML syntax at that line")
-    validate(config, path)
+
+
+def _update(base, override):
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _update(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def merged_config(configfiles, overrides=()):
+    """config/config.yaml updated by each of ``configfiles`` in turn, then by each ``KEY=VALUE``
+    of ``overrides`` (VALUE read as YAML), key by key as Snakemake merges ``--configfile`` and
+    ``--config``.  Not validated: :func:`load` also validates."""
+    config = _read_yaml(REPO_ROOT / "config" / "config.yaml")
+    for path in configfiles:
+        _update(config, _read_yaml(path))
+    for item in overrides:
+        key, value = item.split("=", 1)
+        _update(config, {key: yaml.safe_load(value)})
+    return config
+
+
+def load(*configfiles):
+    """The validated config of ``configfiles`` merged over config/config.yaml (:func:`merged_config`)."""
+    config = merged_config(configfiles)
+    validate(config, " + ".join(["config/config.yaml", *map(str, configfiles)]))
     return config
 
 
