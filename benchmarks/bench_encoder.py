@@ -78,10 +78,10 @@ def main():
         raise SystemExit("bench_encoder: the pruned encoder's assignments differ from the plain one's")
 
     # How many rows needed a re-check (near-tie of the best ULE, or best dot near the cut).
-    error = exact_bounds._dot_error_bound(vectors.shape[1], exact_bounds.FLOAT32_UNIT_ROUNDOFF)
+    error = exact_bounds.dot_error_bound(vectors.shape[1], exact_bounds.FLOAT32_UNIT_ROUNDOFF)
     dots = vectors[:batch_size] @ dictionary_vectors.T
     search = encoding._NearestSearch(dictionary_vectors, args.threshold)
-    sample, squared_norms = exact_bounds._checked_unit_vectors_and_squared_norms(vectors[:batch_size])
+    sample, squared_norms = exact_bounds.checked_unit_vectors_and_squared_norms(vectors[:batch_size])
     found = search._candidates(search.bound.project(sample, squared_norms), None)  # None: GEMM fallback
     candidates = np.isfinite(found[1]).sum(axis=1) if found is not None else np.full(len(sample), len(search))
     top2 = np.partition(dots, -2, axis=1)[:, -2:]

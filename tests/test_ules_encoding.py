@@ -64,7 +64,7 @@ def test_pruned_encoder_equals_the_plain_one_on_real_soap(glass_vectors, glass_t
     # The head bounds leave few ULEs for full dots.
     search = encoding._NearestSearch(dictionary_vectors, threshold)
     assert search.bound is not None and search.bound.n_head == exact_bounds.HEAD_FEATURES
-    vectors, squared_norms = exact_bounds._checked_unit_vectors_and_squared_norms(glass_vectors)
+    vectors, squared_norms = exact_bounds.checked_unit_vectors_and_squared_norms(glass_vectors)
     ids, dots = search._candidates(search.bound.project(vectors, squared_norms), None)
     assert np.isfinite(dots).sum(axis=1).mean() < 0.1 * len(dictionary_vectors)
 

@@ -38,11 +38,11 @@ def test_exact_match_is_exact_at_the_cut():
 
 def test_rounding_outward_to_float32_brackets_the_value():
     values = np.random.default_rng(6).uniform(-2, 2, size=1000)
-    down = exact_bounds._round_outward(values, np.dtype(np.float32), up=False)
-    up = exact_bounds._round_outward(values, np.dtype(np.float32), up=True)
+    down = exact_bounds.round_outward(values, np.dtype(np.float32), up=False)
+    up = exact_bounds.round_outward(values, np.dtype(np.float32), up=True)
     assert down.dtype == up.dtype == np.float32
     assert (down <= values).all() and (up >= values).all() and (np.nextafter(down, np.float32(np.inf)) >= values).all()
-    scalar = exact_bounds._round_outward(0.1, np.dtype(np.float32), up=True)
+    scalar = exact_bounds.round_outward(0.1, np.dtype(np.float32), up=True)
     assert isinstance(scalar, np.float32) and scalar >= 0.1 and scalar == np.float32(0.1)  # 0.1 rounds up
 
 
@@ -50,9 +50,9 @@ def test_head_bounds_bracket_every_exact_dot(glass_vectors):
     """Step 3 of the exact_bounds docstring: the head features' float32 dot ± ρₓρᵤ ± E_H
     brackets the exact dot of every pair, and ρ is a tight upper bound of the rest's norm."""
     min_dot = exact_bounds.min_dot_for_threshold(0.9)
-    bound = exact_bounds._HeadBound.from_sample(glass_vectors, exact_bounds.HEAD_FEATURES, min_dot)
+    bound = exact_bounds.HeadBound.from_sample(glass_vectors, exact_bounds.HEAD_FEATURES, min_dot)
     assert bound.n_head == exact_bounds.HEAD_FEATURES < glass_vectors.shape[1]
-    vectors, squared_norms = exact_bounds._checked_unit_vectors_and_squared_norms(glass_vectors)
+    vectors, squared_norms = exact_bounds.checked_unit_vectors_and_squared_norms(glass_vectors)
     projected = bound.project(vectors, squared_norms)
     exact64 = vectors.astype(np.float64)
     rest = np.delete(exact64, bound.features, axis=1)

@@ -25,8 +25,8 @@ from ..errors import InputError
 from ..io import write_parquet
 from ..results_layout import ULE_PREFIX
 from .exact_bounds import (ARITHMETIC_SLACK, FLOAT32_UNIT_ROUNDOFF, FLOAT64_UNIT_ROUNDOFF, HEAD_FEATURES,
-                           _any_exact_match, _checked_unit_vectors_and_squared_norms, _Cut, _dot_error_bound,
-                           _HeadBound, _round_outward, min_dot_for_threshold, similarity_from_dot)
+                           any_exact_match, checked_unit_vectors_and_squared_norms, Cut, dot_error_bound,
+                           HeadBound, round_outward, min_dot_for_threshold, similarity_from_dot)
 from .leader_dictionary import read_dictionary, read_threshold
 
 log = logging.getLogger(__name__)
@@ -57,18 +57,18 @@ class _NearestSearch:
     """
 
     def __init__(self, dictionary_vectors, threshold, prune=True):
-        vectors, squared_norms = _checked_unit_vectors_and_squared_norms(dictionary_vectors, source="dictionary")
+        vectors, squared_norms = checked_unit_vectors_and_squared_norms(dictionary_vectors, source="dictionary")
         if len(vectors) == 0:
             raise InputError("dictionary", "ule_id", "the dictionary is empty", "rebuild it from training data")
-        self.cut = _Cut(min_dot_for_threshold(threshold), vectors.shape[1], np.dtype(np.float32),
+        self.cut = Cut(min_dot_for_threshold(threshold), vectors.shape[1], np.dtype(np.float32),
                         FLOAT32_UNIT_ROUNDOFF)
-        bound = _HeadBound.from_sample(vectors, HEAD_FEATURES, self.cut.min_dot) if prune else None
+        bound = HeadBound.from_sample(vectors, HEAD_FEATURES, self.cut.min_dot) if prune else None
         self.bound = bound if bound is not None and bound.features is not None else None
         self.vectors = vectors
         if self.bound is not None:
             self.ules = self.bound.project(vectors, squared_norms)
             self.largest_tail_norm = float(self.ules.tail_norm.max())
-            self.cut64 = _Cut(self.cut.min_dot, vectors.shape[1], np.dtype(np.float64), FLOAT64_UNIT_ROUNDOFF)
+            self.cut64 = Cut(self.cut.min_dot, vectors.shape[1], np.dtype(np.float64), FLOAT64_UNIT_ROUNDOFF)
 
     def __len__(self):
         return len(self.vectors)
@@ -85,7 +85,7 @@ class _NearestSearch:
         return _decide(batch, self.vectors, np.broadcast_to(np.arange(len(self)), dots.shape), dots, self.cut)
 
     def _candidates(self, batch, scratch):
-        """The ULEs that may be nearest to each row of ``batch`` (a :class:`_Projected`) and
+        """The ULEs that may be nearest to each row of ``batch`` (a :class:`Projected`) and
         their full dots in float64, as padded arrays ``(ids int64 [n, k], dots float64 [n, k])``:
         each row's ids ascending, then padding (dot −inf).  None if the first test below
         leaves more than ``PRUNE_MAX_FRACTION`` of the pairs.
@@ -98,7 +98,7 @@ class _NearestSearch:
         n_rows = len(batch.vectors)
         head = np.matmul(batch.head, self.ules.head.T, out=scratch)
         top = head.max(axis=1).astype(np.float64)
-        floor = _round_outward(top - 2 * self.bound.reach(batch.tail_norm * self.largest_tail_norm)
+        floor = round_outward(top - 2 * self.bound.reach(batch.tail_norm * self.largest_tail_norm)
                                - ARITHMETIC_SLACK, np.dtype(np.float32), up=False)
         open_pairs = head >= floor[:, None]
         if np.count_nonzero(open_pairs) > PRUNE_MAX_FRACTION * open_pairs.size:
@@ -145,7 +145,7 @@ def _decide(batch, dictionary, ids, dots, cut):
         position[row] = near[_exact_argmax(batch[row], dictionary[ids[row, near]])]
     matched = best >= cut.high
     for row in np.flatnonzero(~matched & (best >= cut.low)):
-        matched[row] = _any_exact_match(batch[row], dictionary[ids[row, dots[row] >= cut.low]], cut.min_dot)
+        matched[row] = any_exact_match(batch[row], dictionary[ids[row, dots[row] >= cut.low]], cut.min_dot)
     return ids[rows, position].astype(np.int32), dots[rows, position].astype(np.float32), matched
 
 
@@ -153,7 +153,7 @@ def _exact_argmax(x, rows):
     """Index of the row with the largest exact dot with ``x`` (lowest index on exact ties)."""
     x64 = x.astype(np.float64)
     dots = rows.astype(np.float64) @ x64
-    error = _dot_error_bound(len(x), FLOAT64_UNIT_ROUNDOFF)
+    error = dot_error_bound(len(x), FLOAT64_UNIT_ROUNDOFF)
     candidates = np.flatnonzero(dots >= dots.max() - 3 * error)
     winner = candidates[0]
     for j in candidates[1:]:
@@ -175,7 +175,7 @@ def nearest_ule(unit_vectors, dictionary_vectors, threshold, batch_size, prune=T
     (step 4); ``prune=False`` does one full float32 GEMM instead (same result, for tests and
     benchmarks).  Near-ties and near-threshold rows are re-checked as described there.
     """
-    vectors, squared_norms = _checked_unit_vectors_and_squared_norms(unit_vectors)
+    vectors, squared_norms = checked_unit_vectors_and_squared_norms(unit_vectors)
     search = _NearestSearch(dictionary_vectors, threshold, prune)
     n_rows = len(vectors)
     ule_index = np.empty(n_rows, dtype=np.int32)
@@ -256,7 +256,7 @@ def encode_files(paths, sample_ids, dictionary_path, threshold, batch_size, log_
             file_index = batch.file_index[wrong[0]]
             raise InputError(paths[file_index], "sample_id", f"holds {batch.sample_ids[wrong[0]]!r}, "
                              f"expected {sample_ids[file_index]!r}", "pass paths and sample ids in the same order")
-        vectors_batch, squared_norms = _checked_unit_vectors_and_squared_norms(
+        vectors_batch, squared_norms = checked_unit_vectors_and_squared_norms(
             batch.unit_vectors, source=paths[batch.file_index[0]])
         ule_index, best_dot, matched = search.assign(vectors_batch, squared_norms, scratch[:len(vectors_batch)])
         atom_pieces.append(pd.DataFrame({"sample_id": batch.sample_ids, "atom": batch.atoms, "ule_id": ule_index,

@@ -36,7 +36,7 @@ flag) follows that rule, whatever order a BLAS sums in:
    SOAP: the best 512 of 3289 features leave ‖x_T‖ ≤ 0.044, and head products are 1/6.4 of
    the work of full ones.
 4. The encoder (:mod:`~mgbarcode.ules.encoding`) uses the same bounds (same
-   :class:`_HeadBound`; head = the 512 features of
+   :class:`HeadBound`; head = the 512 features of
    largest mean square over the dictionary) to find each environment's nearest ULE: ULE j
    cannot be the nearest if its upper bound is below another ULE's lower bound, since then
    its exact dot is strictly smaller.  Over the float32 head-dot matrix H this is first
@@ -99,13 +99,13 @@ def _gamma(n_terms, unit_roundoff):
     return nu / (1.0 - nu)
 
 
-def _dot_error_bound(n_features, unit_roundoff):
+def dot_error_bound(n_features, unit_roundoff):
     """Bound on |computed − exact| of a dot product of two stored unit vectors (module
     docstring, step 1)."""
     return _gamma(n_features, unit_roundoff) * (1.0 + NORM_TOLERANCE) ** 2
 
 
-class _Cut:
+class Cut:
     """The band [low, high) of computed dots that cannot be decided at one precision.
 
     ``computed >= high``: sure match; ``computed < low``: sure miss.  Both cuts are rounded
@@ -113,15 +113,15 @@ class _Cut:
     """
 
     def __init__(self, min_dot, n_features, dtype, unit_roundoff):
-        error = _dot_error_bound(n_features, unit_roundoff)
+        error = dot_error_bound(n_features, unit_roundoff)
         self.error = error
         self.min_dot = min_dot
-        self.high = _round_outward(min_dot + 2 * error, dtype, up=True)
-        self.low = _round_outward(min_dot - 2 * error, dtype, up=False)
+        self.high = round_outward(min_dot + 2 * error, dtype, up=True)
+        self.low = round_outward(min_dot - 2 * error, dtype, up=False)
         # The factor 2 above absorbs the float64 rounding of min_dot ± error itself.
 
 
-def _round_outward(value, dtype, up):
+def round_outward(value, dtype, up):
     """``value`` (float64, scalar or array) rounded to ``dtype``, up (never below it) or down
     (never above it); a scalar gives a ``dtype`` scalar."""
     value = np.asarray(value)
@@ -136,7 +136,7 @@ def _exact_match(x, y, min_dot):
     return math.fsum([*products.tolist(), -min_dot]) >= 0.0
 
 
-def _any_exact_match(x, rows, min_dot):
+def any_exact_match(x, rows, min_dot):
     """Whether float32 vector ``x`` matches any of ``rows`` under the exact rule.
 
     ``rows`` may be float32 or float64 holding float32 values (a float64 array is used as
@@ -146,19 +146,19 @@ def _any_exact_match(x, rows, min_dot):
         return False
     x64 = x.astype(np.float64)
     dots = rows.astype(np.float64, copy=False) @ x64
-    cut = _Cut(min_dot, len(x), np.dtype(np.float64), FLOAT64_UNIT_ROUNDOFF)
+    cut = Cut(min_dot, len(x), np.dtype(np.float64), FLOAT64_UNIT_ROUNDOFF)
     if (dots >= cut.high).any():
         return True
     return any(_exact_match(x, rows[j], min_dot) for j in np.flatnonzero(dots >= cut.low))
 
 
-def _checked_unit_vectors(unit_vectors, source="unit vectors"):
+def checked_unit_vectors(unit_vectors, source="unit vectors"):
     """C-contiguous float32 [n, n_features]; InputError unless every row has norm 1 ± τ."""
-    return _checked_unit_vectors_and_squared_norms(unit_vectors, source)[0]
+    return checked_unit_vectors_and_squared_norms(unit_vectors, source)[0]
 
 
-def _checked_unit_vectors_and_squared_norms(unit_vectors, source="unit vectors"):
-    """:func:`_checked_unit_vectors` and the float32 squared norms it checked them with."""
+def checked_unit_vectors_and_squared_norms(unit_vectors, source="unit vectors"):
+    """:func:`checked_unit_vectors` and the float32 squared norms it checked them with."""
     vectors = np.ascontiguousarray(unit_vectors, dtype=np.float32)
     if vectors.ndim != 2:
         raise InputError(source, "soap", f"shape {vectors.shape}, expected [n, n_features]",
@@ -172,7 +172,7 @@ def _checked_unit_vectors_and_squared_norms(unit_vectors, source="unit vectors")
     return vectors, norms_sq
 
 
-class _Projected(NamedTuple):
+class Projected(NamedTuple):
     """Environments as the dictionary build compares them (module docstring, step 3)."""
 
     vectors: np.ndarray  # float32 [n, n_features], unit
@@ -180,10 +180,10 @@ class _Projected(NamedTuple):
     tail_norm: np.ndarray  # float64 [n]: >= the norm of the other features
 
     def rows(self, index):
-        return _Projected(self.vectors[index], self.head[index], self.tail_norm[index])
+        return Projected(self.vectors[index], self.head[index], self.tail_norm[index])
 
 
-class _HeadBound:
+class HeadBound:
     """Bounds on dot products from the head features (module docstring, step 3).
 
     ``features``: sorted int64 indices of the head features, or None for all of them (then
@@ -195,7 +195,7 @@ class _HeadBound:
         self.n_features = n_features
         self.n_head = n_features if features is None else len(features)
         self.min_dot = min_dot
-        self.error = _dot_error_bound(self.n_head, FLOAT32_UNIT_ROUNDOFF) + ARITHMETIC_SLACK
+        self.error = dot_error_bound(self.n_head, FLOAT32_UNIT_ROUNDOFF) + ARITHMETIC_SLACK
 
     @classmethod
     def from_sample(cls, unit_vectors, n_head, min_dot):
@@ -208,16 +208,16 @@ class _HeadBound:
         return cls(np.sort(np.argsort(-mean_square, kind="stable")[:n_head]), n_features, min_dot)
 
     def project(self, vectors, squared_norms):
-        """:class:`_Projected` of unit ``vectors`` given their float32 ``squared_norms``."""
+        """:class:`Projected` of unit ``vectors`` given their float32 ``squared_norms``."""
         if self.features is None:
-            return _Projected(vectors, vectors, np.zeros(len(vectors)))
+            return Projected(vectors, vectors, np.zeros(len(vectors)))
         head = np.take(vectors, self.features, axis=1)
         head64 = head.astype(np.float64)
         head_squared = np.einsum("ij,ij->i", head64, head64)
         rest_squared = (squared_norms.astype(np.float64) / (1 - _gamma(self.n_features + 1, FLOAT32_UNIT_ROUNDOFF))
                         - head_squared / (1 + _gamma(self.n_head + 1, FLOAT64_UNIT_ROUNDOFF)) + ARITHMETIC_SLACK)
         tail_norm = np.sqrt(np.maximum(rest_squared, 0.0)) * (1 + 4 * FLOAT64_UNIT_ROUNDOFF)
-        return _Projected(vectors, head, tail_norm)
+        return Projected(vectors, head, tail_norm)
 
     def reach(self, tail_products):
         """ρₓρᵤ + E_H (float64): how far an exact dot can lie from its float32 head dot, given

@@ -28,8 +28,8 @@ from .. import basins, io, provenance
 from ..descriptors import iter_soap_batches, unit_vector_column, vectors_from_column
 from ..errors import InputError
 from ..results_layout import TRAIN_SPLIT
-from .exact_bounds import (FLOAT32_UNIT_ROUNDOFF, HEAD_FEATURES, _any_exact_match, _checked_unit_vectors,
-                           _checked_unit_vectors_and_squared_norms, _Cut, _HeadBound, _Projected,
+from .exact_bounds import (FLOAT32_UNIT_ROUNDOFF, HEAD_FEATURES, any_exact_match, checked_unit_vectors,
+                           checked_unit_vectors_and_squared_norms, Cut, HeadBound, Projected,
                            min_dot_for_threshold)
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class _GrowableRows:
 
 
 class _ProjectedRows:
-    """A growable :class:`_Projected` (each part grows by doubling)."""
+    """A growable :class:`Projected` (each part grows by doubling)."""
 
     def __init__(self, n_features, n_head):
         self._parts = (_GrowableRows(n_features, np.float32), _GrowableRows(n_head, np.float32),
@@ -86,7 +86,7 @@ class _ProjectedRows:
     @property
     def view(self):
         vectors, head, tail_norm = (part.view for part in self._parts)
-        return _Projected(vectors, head, tail_norm[:, 0])
+        return Projected(vectors, head, tail_norm[:, 0])
 
     def append(self, projected):
         for part, values in zip(self._parts, (projected.vectors, projected.head, projected.tail_norm[:, None])):
@@ -101,12 +101,12 @@ def build_dictionary_reference(unit_vectors, threshold):
     product).
     Returns the int64 indices of the leaders, in input order.  Slow: for tests and benchmarks.
     """
-    vectors = _checked_unit_vectors(unit_vectors)
+    vectors = checked_unit_vectors(unit_vectors)
     min_dot = min_dot_for_threshold(threshold)
     dictionary = _GrowableRows(vectors.shape[1], np.float64)
     leaders = []
     for k, vector in enumerate(vectors):
-        if not _any_exact_match(vector, dictionary.view, min_dot):
+        if not any_exact_match(vector, dictionary.view, min_dot):
             dictionary.append(vector[None, :])
             leaders.append(k)
     return np.asarray(leaders, dtype=np.int64)
@@ -144,7 +144,7 @@ class LeaderDictionary:
         self.n_features = int(n_features)
         self.batch_size = int(batch_size)
         self.n_environments = 0
-        self._cut = _Cut(self.min_dot, self.n_features, np.dtype(np.float32), FLOAT32_UNIT_ROUNDOFF)
+        self._cut = Cut(self.min_dot, self.n_features, np.dtype(np.float32), FLOAT32_UNIT_ROUNDOFF)
         self._bound = None  # the head features are chosen from the first batch
         self._ules = None  # _ProjectedRows, from the first batch on
         self._hits = np.zeros(0, dtype=np.int64)  # sure matches credited to each ULE so far
@@ -167,7 +167,7 @@ class LeaderDictionary:
         ``species``, ``sample_ids``, ``atoms`` (optional, one per row) are kept for the new
         ULEs as their centre species and source (sample id, atom index).
         """
-        vectors, squared_norms = _checked_unit_vectors_and_squared_norms(unit_vectors)
+        vectors, squared_norms = checked_unit_vectors_and_squared_norms(unit_vectors)
         if vectors.shape[1] != self.n_features:
             raise InputError("unit vectors", "soap", f"{vectors.shape[1]} features, the dictionary "
                              f"has {self.n_features}", "use SOAP files made with the same soap: config")
@@ -180,7 +180,7 @@ class LeaderDictionary:
         for start in range(0, n_rows, self.batch_size):
             window = slice(start, start + self.batch_size)
             if self._bound is None:
-                self._bound = _HeadBound.from_sample(vectors[window], HEAD_FEATURES, self.min_dot)
+                self._bound = HeadBound.from_sample(vectors[window], HEAD_FEATURES, self.min_dot)
                 self._ules = _ProjectedRows(self.n_features, self._bound.n_head)
             projected = self._bound.project(vectors[window], squared_norms[window])
             local = self._add_batch(projected, metadata[0][window])
@@ -194,7 +194,7 @@ class LeaderDictionary:
         return np.concatenate(new) if new else np.empty(0, dtype=np.int64)
 
     def _add_batch(self, batch, species):
-        """Indices (into ``batch``, a :class:`_Projected`) of the rows that become ULEs.
+        """Indices (into ``batch``, a :class:`Projected`) of the rows that become ULEs.
 
         ``species`` (object array, one per row; None entries if unknown) only orders the
         search: each species' rows meet that species' ULEs first.
@@ -245,7 +245,7 @@ class LeaderDictionary:
             if n_leaders and dots.max() >= cut.high:
                 continue
             unsure = earlier[dots >= cut.low]
-            if len(unsure) and _any_exact_match(candidates[k], candidates[unsure], self.min_dot):
+            if len(unsure) and any_exact_match(candidates[k], candidates[unsure], self.min_dot):
                 continue
             leaders[n_leaders] = k
             n_leaders += 1
@@ -291,7 +291,7 @@ def _popularity_chunks(hits, preferred=None):
 
 def _matched_in_chunks(batch, rows, dictionary, bound, chunks, hits=None):
     """For the ``rows`` (indices) of ``batch``: does each match any ULE of ``dictionary``
-    (both :class:`_Projected`)?  Exact rule of the exact_bounds docstring.
+    (both :class:`Projected`)?  Exact rule of the exact_bounds docstring.
 
     Dots are bounded from the head features first (``bound``, step 3).  The dictionary is met
     chunk by chunk (``chunks``: arrays of ULE ids covering it); a row with a sure match in a
@@ -322,7 +322,7 @@ def _matched_in_chunks(batch, rows, dictionary, bound, chunks, hits=None):
             break
     for position, ids in undecided.items():
         if not matched[position]:
-            matched[position] = _any_exact_match(batch.vectors[rows[position]],
+            matched[position] = any_exact_match(batch.vectors[rows[position]],
                                                  dictionary.vectors[np.concatenate(ids)], bound.min_dot)
     return matched
 
@@ -344,7 +344,7 @@ def read_dictionary(path):
     frame = table.drop_columns(["soap"]).to_pandas()
     if not np.array_equal(frame["ule_id"].to_numpy(), np.arange(len(frame))):
         raise InputError(path, "ule_id", "ids are not 0..n-1 in order", "rebuild the dictionary")
-    vectors = _checked_unit_vectors(vectors_from_column(table.column("soap"), path), source=path)
+    vectors = checked_unit_vectors(vectors_from_column(table.column("soap"), path), source=path)
     threshold = io.read_provenance(path).get("ules", {}).get("threshold", float("nan"))
     return UleDictionary(frame, vectors, float(threshold))
 

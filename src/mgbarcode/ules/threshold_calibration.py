@@ -18,7 +18,7 @@ from .. import basins, provenance
 from ..descriptors import iter_sample_soap
 from ..io import write_json, write_parquet
 from ..results_layout import TRAIN_SPLIT
-from .exact_bounds import _checked_unit_vectors
+from .exact_bounds import checked_unit_vectors
 from .leader_dictionary import LeaderDictionary
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def count_ules_by_threshold(unit_vectors, thresholds, batch_size, species=None):
     """Dictionary size (int64) at each similarity threshold for the same environments in the
     same order: the ULE count against threshold curve (the paper's Fig. A1 analogue).
     ``species`` (centre species per row, optional) only speeds the builds up."""
-    vectors = _checked_unit_vectors(unit_vectors)
+    vectors = checked_unit_vectors(unit_vectors)
     counts = []
     for threshold in thresholds:
         dictionary = LeaderDictionary(threshold, vectors.shape[1], batch_size)
