@@ -177,7 +177,7 @@ def test_shear_makes_strain_heterogeneous(sheared, held):
 def test_mechanical_catalogue_rows(sheared, tmp_path):
     _, structures = sheared
     trajectory = shear_trajectory()
-    columns = shear.CATALOGUE_EXTRA_COLUMNS
+    columns = shear.SHEAR_CATALOGUE_COLUMNS
     assert set(atomic_strain.STRAIN_STATISTIC_COLUMNS) <= set(columns)
     table = samples.write_trajectory(structures, trajectory, tmp_path / "mech.parquet", tmp_path / "mech",
                                      potential_sha256="x", lammps_version="y", provenance={},

@@ -11,8 +11,9 @@ from pathlib import Path
 import yaml
 
 from .errors import InputError
-from .histories import SEED_STRIDE, SPLITS, seed_ranges, species_counts
+from .histories import SEED_STRIDE, seed_ranges, species_counts
 from .md import Potential, relaxes_cell
+from .results_layout import THERMAL_SPLITS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "config" / "schema.yaml"
@@ -159,7 +160,7 @@ def _check_cross_fields(config, source):
     if config["ules"]["threshold"] is None and config["ules"]["target_size"] is None:
         raise InputError(source, "ules.threshold", "neither ules.threshold nor ules.target_size is set",
                          "set one of them")
-    for split in SPLITS:
+    for split in THERMAL_SPLITS:
         spec = thermal["splits"][split]
         for key in ("replicas_per_rate", "ladder_chains"):
             if spec.get(key, 0) > SEED_STRIDE:
@@ -269,7 +270,7 @@ def _check_split_compositions(config, source):
         raise InputError(source, "thermal.splits.train.n_atoms", f"{splits['train']['n_atoms']} atoms give no atom "
                          f"of {absent} at alloy.composition", f"use a multiple of {multiple} atoms, or drop "
                          f"{absent} from alloy.composition (set them to null in an overlay profile)")
-    for split in SPLITS[1:]:
+    for split in THERMAL_SPLITS[1:]:
         n_atoms = splits[split]["n_atoms"]
         counts = species_counts(composition, n_atoms)
         n_train = splits["train"]["n_atoms"]

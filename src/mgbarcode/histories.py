@@ -31,8 +31,6 @@ import numpy as np
 from .errors import InputError
 from .results_layout import MECH_SPLIT, THERMAL_SPLITS
 
-# The thermal splits, in catalogue order; sheared histories form the split MECH_SPLIT.
-SPLITS = THERMAL_SPLITS
 # Seeds per block: seed = seed_base + SEED_STRIDE * block + index within the block.
 SEED_STRIDE = 1000
 # Tolerance (in units of snapshot_strain_interval) when deciding which multiples of the
@@ -183,7 +181,7 @@ def thermal_trajectories(config):
     next block, ``seed_base + SEED_STRIDE * n_rates + chain``."""
     thermal = config["thermal"]
     trajectories = []
-    for split in SPLITS:
+    for split in THERMAL_SPLITS:
         spec = thermal["splits"][split]
         rates = _cooling_rates(thermal, spec)
         common = dict(split=split, n_atoms=spec["n_atoms"], composition=dict(config["alloy"]["composition"]),
@@ -353,11 +351,11 @@ def shear_trajectory_by_id(config, trajectory_id):
 def seed_ranges(config):
     """``{seed base key: (first seed, end)}``: the seeds each seed base of the config may give,
     a block of :data:`SEED_STRIDE` per cooling rate plus one for the ladder chains in each
-    thermal split, a block per temperature in the shear section.  In :data:`SPLITS` order,
+    thermal split, a block per temperature in the shear section.  In :data:`~mgbarcode.results_layout.THERMAL_SPLITS` order,
     then ``shear.seed_base``."""
     thermal, shear = config["thermal"], config["shear"]
     ranges = {}
-    for split in SPLITS:
+    for split in THERMAL_SPLITS:
         spec = thermal["splits"][split]
         n_rates = len(_cooling_rates(thermal, spec))
         ranges[f"thermal.splits.{split}.seed_base"] = (spec["seed_base"],

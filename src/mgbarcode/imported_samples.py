@@ -39,19 +39,19 @@ from .errors import InputError
 from .histories import sample_id
 from .results_layout import MECH_SPLIT, THERMAL_SPLITS
 from .samples import InherentStructure, write_trajectory
-from .shear import CATALOGUE_EXTRA_COLUMNS as SHEAR_COLUMNS
+from .shear import SHEAR_CATALOGUE_COLUMNS
 from .structures import FORMATS
 
 log = logging.getLogger(__name__)
 
-SPLITS = THERMAL_SPLITS + (MECH_SPLIT,)
+IMPORTABLE_SPLITS = THERMAL_SPLITS + (MECH_SPLIT,)
 PROTOCOL = "imported"
 REQUIRED_COLUMNS = ("structure", "split", "trajectory_id")
 MECH_COLUMNS = ("shear_T_K", "strain", "reference_structure")
 TRAJECTORY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # Catalogue columns beyond samples.CATALOGUE_COLUMNS: where each structure came from and how its
 # energy was found ("table" or "minimized").
-CATALOGUE_EXTRA_COLUMNS = ("imported_from", "energy_source")
+IMPORT_CATALOGUE_COLUMNS = ("imported_from", "energy_source")
 
 
 @dataclass(frozen=True)
@@ -156,9 +156,9 @@ def read_table(table_path, reserved_ids=()):
     for index, row in enumerate(frame.to_dict("records")):
         where = f"row {index + 2}"
         split, trajectory_id = str(row["split"]).strip(), str(row["trajectory_id"]).strip()
-        if split not in SPLITS:
+        if split not in IMPORTABLE_SPLITS:
             raise InputError(path, f"{where}, column 'split'", f"'{split}' is not a split",
-                             f"use one of {', '.join(SPLITS)}")
+                             f"use one of {', '.join(IMPORTABLE_SPLITS)}")
         if not TRAJECTORY_ID_PATTERN.match(trajectory_id):
             raise InputError(path, f"{where}, column 'trajectory_id'", f"'{trajectory_id}' is not a usable id",
                              "use letters, digits, '_', '.' and '-', starting with a letter or digit")
@@ -301,7 +301,7 @@ def run_imported_trajectory(trajectory, potential, md_config, imported_config, h
 
 def catalogue_extra_columns(trajectory):
     """Catalogue columns of an imported history beyond the thermal ones."""
-    return CATALOGUE_EXTRA_COLUMNS + (SHEAR_COLUMNS if trajectory.split == MECH_SPLIT else ())
+    return IMPORT_CATALOGUE_COLUMNS + (SHEAR_CATALOGUE_COLUMNS if trajectory.split == MECH_SPLIT else ())
 
 
 def check_coverage(md_trajectories, imported, table_path):

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 PROTOCOL = "shear"
 # Catalogue columns of a mechanical sample beyond samples.CATALOGUE_COLUMNS (from the IS meta;
 # the strain statistics are there when run_shear_trajectory was given the heterogeneity config).
-CATALOGUE_EXTRA_COLUMNS = ("shear_T_K", "strain_rate_per_ps", "strain", "source_sample_id") + STRAIN_STATISTIC_COLUMNS
+SHEAR_CATALOGUE_COLUMNS = ("shear_T_K", "strain_rate_per_ps", "strain", "source_sample_id") + STRAIN_STATISTIC_COLUMNS
 
 
 def shear_protocol(trajectory, settings, potential):
@@ -167,4 +167,4 @@ def make_shear_trajectory(trajectory, source_structures, md_config, potential_co
                      potential_sha256=potential_sha256, lammps_version=engine.version(),
                      repeat_tolerances=settings.repeats,
                      provenance=provenance.record(config, potential_sha256, seeds={"shear": trajectory.seed}),
-                     extra_columns=CATALOGUE_EXTRA_COLUMNS)
+                     extra_columns=SHEAR_CATALOGUE_COLUMNS)
