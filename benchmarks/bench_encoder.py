@@ -2,7 +2,7 @@
 the same shape (n_environments x n_features times n_features x n_ules), in one run: the GEMM,
 the plain encoder (``nearest_ule(prune=False)``: that GEMM, then the exact argmax and matched
 flag) and the pruned one (``nearest_ule()``: head-feature bounds, full dots only for the ULEs
-they leave in the running; same assignments, asserted).  Target (issue 16): pruned encoder
+they leave in the running; same assignments, asserted).  Target: pruned encoder
 environments/s >= 2 x GEMM-only rate.
 
 The dictionary is a real leader dictionary: the first --n-ules leaders of random CuZr-like

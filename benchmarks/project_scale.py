@@ -45,7 +45,7 @@ def print_disk(disk):
     print(f"{'total':34s} {sum(disk.values()):12.1f}")
 
 
-# ---- Per-stage projection of two profiles side by side (issue 16, items 3 and 4) ----------------
+# ---- Per-stage projection of two profiles side by side ------------------------------------------
 # Unit costs are measured in this run, each heavy stage in a fresh process so that its peak memory
 # is its own.  The MD rates are split by regime: liquid (melt), quench, supercooled (the ladder's
 # coldest level), glass (the anneals) and shear.  The IS rates are split by what is minimised:
