@@ -37,9 +37,7 @@ def check_setup(argv):
 
     overrides = [item for item in known.config if "=" in item]
     try:
-        config = config_module.merged_config(known.configfile, overrides)
-        config_module.validate(config, source=" + ".join(["config/config.yaml", *known.configfile]
-                                                          + [f"--config {item}" for item in overrides]))
+        config = config_module.load(*known.configfile, overrides=overrides)
         potential = md.Potential.from_config(config["potential"])
         sha = potential.check(required_elements=config["alloy"]["composition"])
     except InputError as error:
@@ -77,8 +75,7 @@ def assess(argv):
     from .io import write_text
 
     try:
-        config = config_module.merged_config(args.configfile)
-        config_module.validate(config, source=" + ".join(["config/config.yaml", *args.configfile]))
+        config = config_module.load(*args.configfile)
         pipeline = assess_module.TrainedPipeline.load(args.results or config["results_dir"], config)
         type_elements = args.types.split(",") if args.types else None
         reports = [assess_module.assess(path, pipeline, minimize=args.minimize, type_elements=type_elements)

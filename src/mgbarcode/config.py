@@ -57,10 +57,12 @@ def merged_config(configfiles, overrides=()):
     return config
 
 
-def load(*configfiles):
-    """The validated config of ``configfiles`` merged over config/config.yaml (:func:`merged_config`)."""
-    config = merged_config(configfiles)
-    validate(config, " + ".join(["config/config.yaml", *map(str, configfiles)]))
+def load(*configfiles, overrides=()):
+    """The validated config of ``configfiles`` and ``overrides`` merged over config/config.yaml
+    (:func:`merged_config`); an error names them as its source."""
+    config = merged_config(configfiles, overrides)
+    sources = ["config/config.yaml", *map(str, configfiles), *(f"--config {item}" for item in overrides)]
+    validate(config, " + ".join(sources))
     return config
 
 

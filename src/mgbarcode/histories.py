@@ -351,7 +351,7 @@ def shear_trajectory_by_id(config, trajectory_id):
 def seed_ranges(config):
     """``{seed base key: (first seed, end)}``: the seeds each seed base of the config may give,
     a block of :data:`SEED_STRIDE` per cooling rate plus one for the ladder chains in each
-    thermal split, a block per temperature in the shear section.  In :data:`~mgbarcode.results_layout.THERMAL_SPLITS` order,
+    thermal split, a block per temperature in the shear section.  In ``THERMAL_SPLITS`` order,
     then ``shear.seed_base``."""
     thermal, shear = config["thermal"], config["shear"]
     ranges = {}

@@ -5,6 +5,7 @@ import mgbarcode.config as mgb_config
 from mgbarcode import imported_samples
 from mgbarcode import results_layout as layout
 from mgbarcode.errors import InputError
+from mgbarcode.provenance import EXECUTION_MD_KEYS
 from mgbarcode.histories import (shear_trajectories, shear_trajectory_by_id, thermal_trajectories, trajectory_batches,
                                  trajectory_by_id)
 
@@ -41,10 +42,9 @@ BATCHES = trajectory_batches({layout.THERMAL_BATCH_KIND: ALL_THERMAL_IDS, layout
 FEATURE_TABLES = {features: result(path) for features, path in layout.FEATURE_TABLES.items()}
 
 
-# The MD settings of a history job (thermal, sheared or imported).  md.engine (where LAMMPS
-# runs) is read by the script from the config: like threads, it changes only the order of the
-# force sums, so changing it re-runs nothing.
-MD_PARAMS = {key: value for key, value in config["md"].items() if key != "engine"}
+# The MD settings of a history job (thermal, sheared or imported), without md.engine, which the
+# job reads from the config so that changing it re-runs nothing (md_settings.history_job_settings).
+MD_PARAMS = {key: value for key, value in config["md"].items() if key not in EXECUTION_MD_KEYS}
 
 
 def history_params(trajectory, **settings):
